@@ -1,0 +1,254 @@
+"""Where snippets go: a folder of ``.rrd`` files, a given recording stream, or a live viewer.
+
+An :class:`Output` hands the recorder one :class:`Sink` per snippet. A sink is a recording stream plus the names of
+the per-snippet timelines to use in it:
+
+- :class:`FolderOutput` — one ``.rrd`` file per snippet (``{prefix}-episode-{id}.rrd`` / ``{prefix}-step-{id}.rrd``),
+  each its own recording under one application id, with timelines ``frame`` and ``sim_time``. Optional keep-last-N.
+- :class:`StreamOutput` — the snippets become timelines ``{snippet}_frame`` / ``{snippet}_sim_time`` inside one
+  stream that you own (the seed's behaviour); the global ``env_step`` timeline is shared.
+- :class:`ViewerOutput` — like :class:`StreamOutput`, on a stream that spawns a local viewer or connects to one
+  over gRPC (``rerun+http://host:9876/proxy``), so the same viewer can watch a run on a remote machine.
+
+Streams that this module creates are closed deterministically (flush, disconnect, and the orphan clean-up of
+rerun-io/rerun#2116, which otherwise leaks two threads per dropped stream).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import warnings
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import rerun as rr
+
+from isaac_rerun import _compat
+
+__all__ = ["FolderOutput", "Output", "Sink", "StreamOutput", "ViewerOutput", "resolve_output"]
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+@dataclass
+class Sink:
+    """One snippet's destination."""
+
+    stream: rr.RecordingStream
+    name: str
+    frame_timeline: str
+    time_timeline: str
+    path: Path | None = None
+    owns_stream: bool = False
+    static_logged: bool = False
+
+
+class Output:
+    """Base class: opens a :class:`Sink` per snippet and closes it."""
+
+    application_id: str = "isaac_rerun"
+
+    def open(self, name: str) -> Sink:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def finish(self, sink: Sink) -> None:
+        """Finish a snippet: its data is flushed (and its file complete) when this returns."""
+        if sink.owns_stream:
+            _close_stream(sink.stream)
+        else:
+            sink.stream.flush()
+
+    def close(self) -> None:
+        """Release what the output holds (nothing by default)."""
+
+
+def _close_stream(stream: rr.RecordingStream) -> None:
+    """Flush a stream, write its file footer, and release its threads (rerun-io/rerun#2116)."""
+    try:
+        stream.flush()
+    finally:
+        stream.disconnect()
+        del stream
+        _compat.cleanup_orphaned_recordings()
+
+
+class FolderOutput(Output):
+    """Write each snippet to ``folder/{name}.rrd``.
+
+    Parameters
+    ----------
+    folder:
+        Created if missing; must be writable (checked at construction).
+    application_id:
+        Rerun application id of every snippet recording (the viewer groups recordings by it).
+    keep_last:
+        Keep only the newest N snippet files written by this output (``None`` keeps all).
+    """
+
+    def __init__(
+        self, folder: str | os.PathLike[str], *, application_id: str = "isaac_rerun", keep_last: int | None = None
+    ):
+        if not isinstance(folder, (str, os.PathLike)):
+            raise TypeError(
+                f"`save_dir` must be a str or os.PathLike folder path, got {type(folder).__name__}: {folder!r}"
+            )
+        if keep_last is not None and (isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1):
+            raise ValueError(f"`keep_last` must be None (keep all) or an int >= 1, got {keep_last!r}")
+        self.folder = Path(folder).expanduser().resolve()
+        _check_writable_folder(self.folder)
+        self.application_id = application_id
+        self.keep_last = keep_last
+        self.written: list[Path] = []
+        self._kept: deque[Path] = deque()
+
+    def open(self, name: str) -> Sink:
+        path = self.folder / f"{name}.rrd"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stream = rr.RecordingStream(self.application_id, recording_id=f"{name}-{os.getpid()}-{id(self):x}")
+        stream.save(str(path))
+        _compat.send_recording_name(stream, name)
+        return Sink(stream, name, "frame", "sim_time", path=path, owns_stream=True)
+
+    def finish(self, sink: Sink) -> None:
+        super().finish(sink)
+        if sink.path is None:
+            return
+        self.written.append(sink.path)
+        self._kept.append(sink.path)
+        if self.keep_last is not None:
+            while len(self._kept) > self.keep_last:
+                old = self._kept.popleft()
+                with contextlib.suppress(FileNotFoundError):
+                    old.unlink()
+
+
+class StreamOutput(Output):
+    """Log snippets as timelines into one stream: a given one, or Rerun's global recording."""
+
+    def __init__(self, stream: rr.RecordingStream | None = None):
+        if stream is None:
+            stream = rr.get_data_recording()
+            if stream is None:
+                raise ValueError(
+                    "No output given: pass `save_dir=` (a folder for .rrd snippets), `save_path=`, "
+                    "`recording_stream=`, or `viewer=`, or call `rr.init(...)` first so a global recording exists."
+                )
+        if not isinstance(stream, rr.RecordingStream):
+            raise TypeError(f"`recording_stream` must be a rerun.RecordingStream, got {type(stream).__name__}")
+        self.stream = stream
+        self.application_id = "isaac_rerun"
+        self._static_logged = False
+
+    def open(self, name: str) -> Sink:
+        sink = Sink(self.stream, name, f"{name}_frame", f"{name}_sim_time", static_logged=self._static_logged)
+        self._static_logged = True  # static visuals go into the stream once
+        return sink
+
+
+class ViewerOutput(StreamOutput):
+    """Stream to a live viewer: ``"spawn"`` starts a local one, a ``rerun+http://…/proxy`` URL connects over gRPC."""
+
+    def __init__(self, viewer: str, *, application_id: str = "isaac_rerun"):
+        if not isinstance(viewer, str) or not (
+            viewer == "spawn" or viewer.startswith(("rerun+http://", "rerun+https://"))
+        ):
+            raise ValueError(
+                f"`viewer` must be 'spawn' or a gRPC URL like 'rerun+http://127.0.0.1:9876/proxy', got {viewer!r}"
+            )
+        stream = rr.RecordingStream(application_id)
+        if viewer == "spawn":
+            stream.spawn()
+        else:
+            _compat.connect_grpc(stream, viewer)
+        super().__init__(stream)
+        self.application_id = application_id
+
+    def close(self) -> None:
+        _close_stream(self.stream)
+
+
+class _SingleFileOutput(StreamOutput):
+    """``save_path=`` of the seed API: one ``.rrd`` file, snippets as timelines inside it."""
+
+    def __init__(self, path: str | os.PathLike[str], *, application_id: str):
+        p = Path(path).expanduser().resolve()
+        _check_writable_folder(p.parent)
+        stream = rr.RecordingStream(application_id)
+        stream.save(str(p))
+        super().__init__(stream)
+        self.path = p
+
+    def close(self) -> None:
+        _close_stream(self.stream)
+
+
+def _check_writable_folder(folder: Path) -> None:
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ValueError(f"output folder {folder} cannot be created: {probe} exists and is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise PermissionError(f"output folder {folder} is not writable ({probe} denies write access)")
+
+
+def resolve_output(
+    *,
+    save_dir: str | os.PathLike[str] | None = None,
+    save_path: str | os.PathLike[str] | None = None,
+    recording_stream: rr.RecordingStream | None = None,
+    viewer: str | None = None,
+    application_id: str = "isaac_rerun",
+    keep_last: int | None = None,
+) -> Output:
+    """Pick the output from the user's arguments (at most one of them), validating each.
+
+    Precedence when none is given: Rerun's global recording (``rr.init``), as the seed did.
+    """
+    given = {
+        k: v
+        for k, v in dict(
+            save_dir=save_dir, save_path=save_path, recording_stream=recording_stream, viewer=viewer
+        ).items()
+        if v is not None
+    }
+    if len(given) > 1:
+        raise ValueError(
+            f"give at most one output; got {sorted(given)}: save_dir (folder of .rrd snippets), save_path (one .rrd), "
+            "recording_stream (your stream), or viewer ('spawn' / gRPC URL)"
+        )
+    if not isinstance(application_id, str) or not application_id:
+        raise ValueError(f"`application_id` must be a non-empty str, got {application_id!r}")
+    if keep_last is not None and save_dir is None:
+        raise ValueError("`keep_last` only applies to `save_dir` (a folder of one .rrd per snippet)")
+    if save_dir is not None:
+        return FolderOutput(save_dir, application_id=application_id, keep_last=keep_last)
+    if save_path is not None:
+        if not isinstance(save_path, (str, os.PathLike)):
+            raise TypeError(f"`save_path` must be a str or os.PathLike, got {type(save_path).__name__}")
+        return _SingleFileOutput(save_path, application_id=application_id)
+    if viewer is not None:
+        return ViewerOutput(viewer, application_id=application_id)
+    return StreamOutput(recording_stream)
+
+
+def check_name_prefix(name_prefix: object) -> str:
+    """Validate a snippet file-name prefix."""
+    if not isinstance(name_prefix, str) or not _SAFE_NAME.match(name_prefix):
+        raise ValueError(
+            f"`name_prefix` must be a non-empty str of letters, digits, '_', '-', '.', got {name_prefix!r}"
+        )
+    return name_prefix
+
+
+def warn_once(flag_owner: object, key: str, message: str) -> None:
+    """Emit ``message`` as a RuntimeWarning once per (owner, key)."""
+    seen: set[str] = flag_owner.__dict__.setdefault("_isaac_rerun_warned", set())
+    if key not in seen:
+        seen.add(key)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
