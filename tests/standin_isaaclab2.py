@@ -2,7 +2,8 @@
 
 It mirrors only the data API that isaac_rerun reads, as in isaaclab 2.3.x (Isaac Sim 5.1, Python 3.11):
 
-- ``InteractiveScene``: ``num_envs``, ``stage`` (a ``pxr.Usd.Stage``; with replicated physics only ``env_0`` holds
+- ``InteractiveScene``: ``num_envs``, ``env_regex_ns`` (``/World/envs/env_.*``), ``env_prim_paths``,
+  ``stage`` (a ``pxr.Usd.Stage``; with replicated physics only ``env_0`` holds
   prims), ``env_origins`` (N, 3), and the dicts ``articulations``, ``rigid_objects``, ``rigid_object_collections``.
 - ``Articulation`` / ``RigidObject``: ``cfg.prim_path`` (``/World/envs/env_.*/Robot``), ``body_names``,
   ``num_instances``, ``data.body_link_pose_w`` — a ``torch.Tensor`` (num_envs, num_bodies, 7): position, then the
@@ -97,6 +98,9 @@ class StandinScene:
     def __init__(self, num_envs: int, with_stage: bool = True):
         self.num_envs = num_envs
         self.stage = _build_stage() if with_stage else None
+        self.env_ns = "/World/envs"
+        self.env_regex_ns = "/World/envs/env_.*"
+        self.env_prim_paths = [f"/World/envs/env_{i}" for i in range(num_envs)]
         self.env_origins = torch.stack([torch.tensor([2.0 * i, 0.0, 0.0]) for i in range(num_envs)])
         self.articulations = {"robot": _Asset("/World/envs/env_.*/Robot", ["base", "arm", "hand"], num_envs)}
         self.rigid_objects = {"ball": _Asset("/World/envs/env_.*/Ball", ["Ball"], num_envs)}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import rerun as rr
 
+_cleanup: Callable[[], None] | None
 try:  # the clean-up for rerun-io/rerun#2116 (dropped streams keep their threads)
     from rerun_bindings import flush_and_cleanup_orphaned_recordings as _cleanup
 except ImportError:  # pragma: no cover - very old bindings

@@ -61,6 +61,10 @@ class Output:
         else:
             sink.stream.flush()
 
+    def metrics_stream(self, prefix: str) -> rr.RecordingStream:  # pragma: no cover - interface
+        """The stream that holds training metrics on the global timelines (one per run)."""
+        raise NotImplementedError
+
     def close(self) -> None:
         """Release what the output holds (nothing by default)."""
 
@@ -103,6 +107,8 @@ class FolderOutput(Output):
         self.keep_last = keep_last
         self.written: list[Path] = []
         self._kept: deque[Path] = deque()
+        self._metrics: rr.RecordingStream | None = None
+        self.metrics_path: Path | None = None
 
     def open(self, name: str) -> Sink:
         path = self.folder / f"{name}.rrd"
@@ -124,6 +130,24 @@ class FolderOutput(Output):
                 with contextlib.suppress(FileNotFoundError):
                     old.unlink()
 
+    def metrics_stream(self, prefix: str) -> rr.RecordingStream:
+        """``folder/{prefix}-metrics.rrd``: the run's training curves (never removed by ``keep_last``)."""
+        if self._metrics is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.metrics_path = self.folder / f"{prefix}-metrics.rrd"
+            stream = rr.RecordingStream(
+                self.application_id, recording_id=f"{prefix}-metrics-{os.getpid()}-{id(self):x}"
+            )
+            stream.save(str(self.metrics_path))
+            _compat.send_recording_name(stream, f"{prefix}-metrics")
+            self._metrics = stream
+        return self._metrics
+
+    def close(self) -> None:
+        if self._metrics is not None:
+            stream, self._metrics = self._metrics, None
+            _close_stream(stream)
+
 
 class StreamOutput(Output):
     """Log snippets as timelines into one stream: a given one, or Rerun's global recording."""
@@ -141,6 +165,9 @@ class StreamOutput(Output):
         self.stream = stream
         self.application_id = "isaac_rerun"
         self._static_logged = False
+
+    def metrics_stream(self, prefix: str) -> rr.RecordingStream:
+        return self.stream
 
     def open(self, name: str) -> Sink:
         sink = Sink(self.stream, name, f"{name}_frame", f"{name}_sim_time", static_logged=self._static_logged)

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +62,7 @@ from isaac_rerun.triggers import (
 __all__ = ["Recorder", "default_blueprint"]
 
 SCALARS_ROOT = "/scalars"
+METRICS_ROOT = "/train"
 
 
 def default_blueprint(scene_origin: str = "/World") -> rrb.Blueprint:
@@ -191,6 +192,7 @@ class Recorder:
         self._ep_seen_start = np.zeros(len(self.logged_envs), dtype=bool)
         self._warned: set[str] = set()
         self._hooked: Any = None
+        self._metrics_blueprint_sent = False
         if reset_hook_target is not None:
             self._install_reset_hook(reset_hook_target)
 
@@ -284,6 +286,32 @@ class Recorder:
                 self._capture(self.scene.gather(), None, None, advance=False)
                 if self.recording_length and self.snippet.frames >= self.recording_length:
                     self.stop()
+
+    def log_metrics(self, metrics: Mapping[str, float], *, global_step: int | None = None) -> None:
+        """Log training metrics (e.g. ``{"rollout/ep_rew_mean": 12.3}``) at the current global counters.
+
+        They go to ``/train/<name>`` in the output's metrics stream (``{prefix}-metrics.rrd`` for a folder output),
+        on the ``env_step`` timeline and the integration's own (``global_timeline``). Non-numeric values are skipped.
+        """
+        if self._closed or not metrics:
+            return
+        if global_step is not None:
+            self.global_step = int(global_step)
+        try:
+            stream = self.output.metrics_stream(self.name_prefix)
+            if not self._metrics_blueprint_sent and stream is not getattr(self.output, "stream", None):
+                stream.send_blueprint(rrb.Blueprint(rrb.TimeSeriesView(name="training", origin=METRICS_ROOT)))
+            self._metrics_blueprint_sent = True
+            indexes = [rr.TimeColumn("env_step", sequence=[max(self.step_id, 0)])]
+            if self.global_timeline:
+                indexes.append(rr.TimeColumn(self.global_timeline, sequence=[self.global_step]))
+            for name, value in metrics.items():
+                if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                    continue
+                path = f"{METRICS_ROOT}/{name.strip('/')}"
+                stream.send_columns(path, indexes=indexes, columns=rr.Scalars.columns(scalars=[float(value)]))
+        except Exception as exc:
+            self._warn("metrics", f"isaac_rerun: could not log training metrics ({exc!r}); they are skipped")
 
     def start(self, name: str) -> None:
         """Start a snippet (finishing the open one first)."""
@@ -453,16 +481,20 @@ class Recorder:
             return original(*args, **kwargs)
 
         _reset_idx.__wrapped__ = original  # type: ignore[attr-defined]
+        previous = env.__dict__.get("_reset_idx")  # an instance-level hook of someone else, kept on removal
         env._reset_idx = _reset_idx
-        self._hooked = (env, _reset_idx)
+        self._hooked = (env, _reset_idx, previous)
 
     def _remove_reset_hook(self) -> None:
         if self._hooked is None:
             return
-        env, hook = self._hooked
+        env, hook, previous = self._hooked
         self._hooked = None
         if env.__dict__.get("_reset_idx") is hook:
-            del env._reset_idx
+            if previous is None:
+                del env._reset_idx  # the class's own method shows through again
+            else:
+                env._reset_idx = previous
 
     def _before_reset(self) -> None:
         """Called inside ``env.step()`` just before finished envs are reset: keep their terminal poses if needed."""

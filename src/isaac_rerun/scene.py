@@ -29,7 +29,8 @@ from isaac_rerun import usd_visuals
 
 __all__ = ["IsaacLabRerunLogger", "IsaacLabScene", "validate_logged_envs"]
 
-_ENV_REGEX = "env_.*"
+# the env namespace in asset prim paths: "/World/envs/env_.*" (Isaac Lab 2.x) or "/World/envs/env_[^/]+" (3.x)
+_ENV_PATTERN = re.compile(r"^(?P<head>.*/env_)(?:\.\*|\[\^/\]\+|\.\+|\\d\+)(?P<tail>(?:/.*)?)$")
 _XYZW_FROM_WXYZ_LIST = [0, 1, 2, 4, 5, 6, 3]
 
 
@@ -116,6 +117,12 @@ class IsaacLabScene:
                 self._add_asset(kind, name, asset, quaternion_order)
         if not self.bodies:
             raise ValueError("`scene` has no articulations, rigid objects or rigid object collections to log")
+        paths = [b.entity for b in self.bodies]
+        if len(set(paths)) != len(paths):
+            dup = sorted({p for p in paths if paths.count(p) > 1})
+            raise RuntimeError(
+                f"isaac_rerun: two bodies map to the same entity path {dup[:3]}; please report this scene"
+            )
         self._resolve_parents()
         self.num_rows = len(self.bodies)
         self.entity_paths = [b.entity for b in self.bodies]
@@ -144,21 +151,41 @@ class IsaacLabScene:
         if len(names) != shape[1]:
             names = [f"body_{i}" for i in range(shape[1])]
         pattern = _asset_prim_patterns(kind, asset, names)
-        per_env = all(_ENV_REGEX in p for p in pattern)
+        per_env = all(self._env_path(p, 0) is not None for p in pattern) and shape[0] == self.num_envs
         self._assets.append(_Asset(name, asset, pose_attr, list(range(shape[1])), per_env, wxyz))
-        env_ids = self.logged_envs if per_env else list(range(shape[0]))
-        for e in env_ids:
+        if per_env:
+            for e in self.logged_envs:
+                for b, body_name in enumerate(names):
+                    entity, source = self._body_paths(
+                        pattern[b] if len(pattern) > 1 else pattern[0], e, body_name, kind
+                    )
+                    self.bodies.append(_Body(entity, source, -1))
+            return
+        # a global asset (not cloned per env): every instance is logged, at the prims its pattern matches
+        for i in range(shape[0]):
             for b, body_name in enumerate(names):
-                entity, source = self._body_paths(pattern[b] if len(pattern) > 1 else pattern[0], e, body_name, kind)
-                self.bodies.append(_Body(entity, source, -1))
+                pat = pattern[b] if len(pattern) > 1 else pattern[0]
+                matches = self._matches(pat)
+                root = matches[i] if i < len(matches) else f"{pat if not matches else matches[0]}_{i}"
+                root = re.sub(r"[^A-Za-z0-9_/\-]", "_", root)
+                rel = self._find_body_rel(root, body_name) if kind == "articulations" else ""
+                self.bodies.append(_Body(_join(root, rel), _join(root, rel), -1))
+
+    def _env_path(self, pattern: str, env: int) -> str | None:
+        """``pattern`` (an asset's prim-path regex) resolved in env ``env``; None if it is not per env."""
+        ns = getattr(self.scene, "env_regex_ns", None)
+        if isinstance(ns, str) and ns and pattern.startswith(ns):
+            paths = getattr(self.scene, "env_prim_paths", None)
+            env_root = paths[env] if paths is not None and len(paths) > env else f"{ns.rsplit('/', 1)[0]}/env_{env}"
+            return env_root + pattern[len(ns) :]
+        m = _ENV_PATTERN.match(pattern)
+        return f"{m['head']}{env}{m['tail']}" if m else None
 
     def _body_paths(self, pattern: str, env: int, body_name: str, kind: str) -> tuple[str, str]:
         """Entity path of a body in env ``env`` and the prim its visuals are read from."""
-        if _ENV_REGEX in pattern:
-            root = pattern.replace(_ENV_REGEX, f"env_{env}")
-            source_root = root if self._has_children(root) else pattern.replace(_ENV_REGEX, "env_0")
-        else:
-            root = source_root = self._first_match(pattern) or pattern
+        root = self._env_path(pattern, env)
+        assert root is not None
+        source_root = root if self._has_children(root) else (self._env_path(pattern, 0) or root)
         if kind == "articulations":
             rel = self._find_body_rel(source_root, body_name)
             return _join(root, rel), _join(source_root, rel)
@@ -170,15 +197,11 @@ class IsaacLabScene:
         prim = self.stage.GetPrimAtPath(path)
         return bool(prim and prim.IsValid() and prim.GetChildren())
 
-    def _first_match(self, pattern: str) -> str | None:
+    def _matches(self, pattern: str) -> list[str]:
         if self.stage is None:
-            return None
+            return []
         regex = re.compile(pattern)
-        for prim in self.stage.Traverse():
-            p = str(prim.GetPath())
-            if regex.fullmatch(p):
-                return p
-        return None
+        return [str(p.GetPath()) for p in self.stage.Traverse() if regex.fullmatch(str(p.GetPath()))]
 
     def _find_body_rel(self, root: str, body_name: str) -> str:
         """Path (relative to the asset root) of the rigid-body prim named ``body_name``; the name itself if unknown."""
@@ -225,11 +248,7 @@ class IsaacLabScene:
             visuals = self._visual_cache.get(body.source_prim)
             if visuals is None:
                 prim = self.stage.GetPrimAtPath(body.source_prim)
-                visuals = (
-                    usd_visuals.collect_visuals(prim, stop_at=lambda p, root=prim: p != root and stop_at(p))
-                    if prim and prim.IsValid()
-                    else []
-                )
+                visuals = usd_visuals.collect_visuals(prim, stop_at=stop_at) if prim and prim.IsValid() else []
                 self._visual_cache[body.source_prim] = visuals
             usd_visuals.log_visuals(stream, body.entity, visuals)
             count += len(visuals)

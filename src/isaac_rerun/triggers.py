@@ -21,6 +21,7 @@ auto-resetting Isaac Lab environments:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 __all__ = [
     "Trigger",
@@ -69,10 +70,10 @@ def every_n(n: int, *, offset: int = 0) -> Trigger:
     return trigger
 
 
-def validate_trigger(name: str, trigger: object) -> Trigger | None:
+def validate_trigger(name: str, trigger: Any) -> Trigger | None:
     """Return ``trigger`` if it is None or callable, else raise a ``TypeError`` naming the argument."""
     if trigger is None or callable(trigger):
-        return trigger  # type: ignore[return-value]
+        return trigger
     raise TypeError(
         f"`{name}` must be None or a callable taking an int id and returning bool "
         f"(e.g. `lambda i: i % 100 == 0`), got {type(trigger).__name__}: {trigger!r}"
