@@ -202,12 +202,18 @@ class Recorder:
         """True while a snippet is open."""
         return self.snippet is not None
 
-    def begin(self, global_step: int | None = None) -> None:
-        """The env was just reset: episode ``episode_id + 1`` of the tracked env starts (0 the first time)."""
+    def begin(self, global_step: int | None = None, *, next_step_id: int | None = None) -> None:
+        """The env was just reset: episode ``episode_id + 1`` of the tracked env starts (0 the first time).
+
+        ``next_step_id`` sets the id the next vector step gets (default: one more than the last), for integrations
+        whose step ids continue across runs (e.g. a resumed rsl_rl run: ``iteration * num_steps_per_env``).
+        """
         self._snapshot = None
         self._pending_trigger = None
         if global_step is not None:
             self.global_step = int(global_step)
+        if next_step_id is not None:
+            self.step_id = int(next_step_id) - 1
         self.episode_id += 1
         if self.snippet is not None and self.recording_length == 0:
             self.stop()
