@@ -50,6 +50,8 @@ class Output:
     """Base class: opens a :class:`Sink` per snippet and closes it."""
 
     application_id: str = "isaac_rerun"
+    live: bool = False
+    """True when someone may watch as it is written (a viewer or a user's stream): flush more often."""
 
     def open(self, name: str) -> Sink:  # pragma: no cover - interface
         raise NotImplementedError
@@ -164,6 +166,7 @@ class StreamOutput(Output):
             raise TypeError(f"`recording_stream` must be a rerun.RecordingStream, got {type(stream).__name__}")
         self.stream = stream
         self.application_id = "isaac_rerun"
+        self.live = True
         self._static_logged = False
 
     def metrics_stream(self, prefix: str) -> rr.RecordingStream:
@@ -207,6 +210,7 @@ class _SingleFileOutput(StreamOutput):
         stream.save(str(p))
         super().__init__(stream)
         self.path = p
+        self.live = False
 
     def close(self) -> None:
         _close_stream(self.stream)

@@ -50,6 +50,7 @@ import numpy as np
 import rerun as rr
 import rerun.blueprint as rrb
 
+from isaac_rerun import _compat
 from isaac_rerun.outputs import Output, Sink, check_name_prefix
 from isaac_rerun.scene import IsaacLabScene
 from isaac_rerun.triggers import (
@@ -124,9 +125,10 @@ class Recorder:
     global_timeline:
         Name of the integration's own counter timeline (e.g. ``"timesteps"``), or None.
     flush_every:
-        Frames buffered before they are sent to Rerun.
+        Frames buffered before they are sent to Rerun (one ``send_columns`` per body per flush: ~80 µs each).
     max_latency_s:
-        Also send buffered frames when this many seconds passed since the last send (bounds live-viewer lag).
+        Also send buffered frames when this many seconds passed since the last send, checked at each frame: bounds
+        how far a live viewer lags. Default: 0.5 s for streams and viewers, 5 s for files.
     reset_hook_target:
         The env (``env.unwrapped``) whose ``_reset_idx`` is wrapped to capture terminal frames; None disables it.
     verbose:
@@ -144,8 +146,8 @@ class Recorder:
         step_dt: float,
         name_prefix: str = "rl-rerun",
         global_timeline: str | None = None,
-        flush_every: int = 64,
-        max_latency_s: float = 1.0,
+        flush_every: int = 128,
+        max_latency_s: float | None = None,
         reset_hook_target: Any = None,
         verbose: int = 0,
     ):
@@ -156,21 +158,24 @@ class Recorder:
             raise ValueError(f"`step_dt` must be a positive number of seconds, got {step_dt!r}")
         if isinstance(flush_every, bool) or not isinstance(flush_every, int) or flush_every < 1:
             raise ValueError(f"`flush_every` must be an int >= 1, got {flush_every!r}")
-        if not isinstance(max_latency_s, (int, float)) or not max_latency_s > 0:
-            raise ValueError(f"`max_latency_s` must be a positive number of seconds, got {max_latency_s!r}")
+        if max_latency_s is not None and (not isinstance(max_latency_s, (int, float)) or not max_latency_s > 0):
+            raise ValueError(f"`max_latency_s` must be None or a positive number of seconds, got {max_latency_s!r}")
         if verbose not in (0, 1, 2):
             raise ValueError(f"`verbose` must be 0, 1 or 2, got {verbose!r}")
         if episode_trigger is None and step_trigger is None:
             episode_trigger = capped_cubic_video_schedule
         self.episode_trigger = episode_trigger
         self.step_trigger = step_trigger
-        self.scene = scene
-        self.output: Output = output if isinstance(output, Output) else output()
-        self.step_dt = float(step_dt)
         self.name_prefix = check_name_prefix(name_prefix)
+        if global_timeline is not None and (not isinstance(global_timeline, str) or not global_timeline):
+            raise ValueError(f"`global_timeline` must be None or a non-empty str, got {global_timeline!r}")
+        self.scene = scene
+        self.step_dt = float(step_dt)
+        # every argument is valid: only now is the output created (a file or a viewer may appear)
+        self.output: Output = output if isinstance(output, Output) else output()
         self.global_timeline = global_timeline
         self.flush_every = flush_every
-        self.max_latency_s = float(max_latency_s)
+        self.max_latency_s = float(max_latency_s) if max_latency_s is not None else (0.5 if self.output.live else 5.0)
         self.verbose = verbose
         self.logged_envs = scene.logged_envs
         self.tracked_env = self.logged_envs[0]
@@ -193,6 +198,7 @@ class Recorder:
         self._warned: set[str] = set()
         self._hooked: Any = None
         self._metrics_blueprint_sent = False
+        self._pose_columns = _compat.PoseColumns()
         if reset_hook_target is not None:
             self._install_reset_hook(reset_hook_target)
 
@@ -520,11 +526,13 @@ class Recorder:
 
 
 def _rows(x: Any, host_ids: np.ndarray, dev_ids: dict[str, Any]) -> np.ndarray:
-    """The rows of the logged envs of a per-env array (numpy or torch), as an owned numpy array on the host."""
+    """The rows of the logged envs of a per-env array (numpy or torch), as an owned float32 numpy array."""
     if isinstance(x, np.ndarray):
         return np.asarray(x[host_ids], dtype=np.float32)
-    if hasattr(x, "index_select"):  # torch.Tensor: select on the device, then one small copy
-        key = str(x.device)
+    if hasattr(x, "index_select"):  # torch.Tensor
+        if x.is_cpu:  # numpy indexing of the tensor's memory copies the rows
+            return np.asarray(x.detach().numpy()[host_ids], dtype=np.float32)
+        key = str(x.device)  # select on the device, then one small copy to the host
         idx = dev_ids.get(key)
         if idx is None:
             import torch

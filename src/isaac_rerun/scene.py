@@ -129,6 +129,10 @@ class IsaacLabScene:
         self._has_parents = any(b.parent >= 0 for b in self.bodies)
         self._parent_rows = np.array([b.parent for b in self.bodies])
         self._visual_cache: dict[str, list[usd_visuals.PrimVisual]] = {}
+        ids = self.logged_envs
+        contiguous = ids == list(range(ids[0], ids[0] + len(ids)))
+        self._env_sel: slice | np.ndarray = slice(ids[0], ids[0] + len(ids)) if contiguous else np.asarray(ids)
+        self._views: list[tuple[Any, np.ndarray] | None] = [None] * len(self._assets)
 
     # ------------------------------------------------------------------ layout
     def _add_asset(self, kind: str, name: str, asset: Any, quaternion_order: str) -> None:
@@ -261,13 +265,34 @@ class IsaacLabScene:
 
     # ------------------------------------------------------------------ poses
     def gather(self) -> np.ndarray:
-        """Poses of every logged body now: an owned ``(num_rows, 7)`` float32 array, xyzw, world frame."""
+        """Poses of every logged body now: an owned ``(num_rows, 7)`` float32 array, xyzw, world frame.
+
+        On the CPU the rows are picked straight from the simulator's memory into a new array (numpy indexing:
+        cheaper per asset than torch ops); on a GPU they are selected on the device (``index_select``), joined and
+        copied to the host once.
+        """
+        tensors = []
+        for a in self._assets:
+            pose = getattr(a.asset.data, a.pose_attr)
+            tensors.append(pose.torch if hasattr(pose, "torch") and hasattr(pose, "warp") else pose)
+        if all(getattr(t, "is_cpu", True) for t in tensors):
+            out = np.empty((self.num_rows, 7), dtype=np.float32)
+            row = 0
+            for i, (a, t) in enumerate(zip(self._assets, tensors, strict=True)):
+                view = self._views[i]
+                if view is None or view[0] is not t:  # the simulator's buffer as numpy, cached while it is the same
+                    view = self._views[i] = (t, t.detach().numpy() if hasattr(t, "detach") else np.asarray(t))
+                part = view[1][self._env_sel] if a.per_env else view[1]
+                if a.wxyz:
+                    part = part[..., _XYZW_FROM_WXYZ_LIST]
+                n = part.shape[0] * part.shape[1]
+                out[row : row + n] = part.reshape(n, 7)  # a copy: nothing aliases the simulator's buffers
+                row += n
+            return out
         import torch
 
         parts = []
-        for a in self._assets:
-            pose = getattr(a.asset.data, a.pose_attr)
-            t = pose.torch if hasattr(pose, "torch") and hasattr(pose, "warp") else pose
+        for a, t in zip(self._assets, tensors, strict=True):
             if a.per_env:
                 idx = self._env_index.get(str(t.device))
                 if idx is None:
@@ -277,9 +302,8 @@ class IsaacLabScene:
             if a.wxyz:
                 t = t[..., _XYZW_FROM_WXYZ_LIST]
             parts.append(t.reshape(-1, 7))
-        out = parts[0] if len(parts) == 1 else torch.cat(parts, dim=0)
-        # Always hand back memory we own: on the CPU a view would alias the simulator's buffers.
-        return np.array(out.detach().to("cpu").numpy(), dtype=np.float32, copy=True)
+        joined = parts[0] if len(parts) == 1 else torch.cat(parts, dim=0)
+        return np.array(joined.detach().to("cpu").numpy(), dtype=np.float32, copy=True)
 
     def to_entity_frame(self, poses: np.ndarray) -> np.ndarray:
         """World poses ``(..., num_rows, 7)`` → poses relative to each row's parent body entity (nested bodies)."""

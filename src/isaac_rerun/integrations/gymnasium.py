@@ -120,8 +120,8 @@ class LogRerun(
         name_prefix: str = "rl-rerun",
         keep_last: int | None = None,
         log_scalars: bool = True,
-        flush_every: int = 64,
-        max_latency_s: float = 1.0,
+        flush_every: int = 128,
+        max_latency_s: float | None = None,
         verbose: int = 0,
     ):
         gym.utils.RecordConstructorArgs.__init__(
