@@ -199,6 +199,7 @@ class Recorder:
         self._hooked: Any = None
         self._metrics_blueprint_sent = False
         self._pose_columns = _compat.PoseColumns()
+        self._flag_views: list[tuple[Any, np.ndarray] | None] = [None, None]
         if reset_hook_target is not None:
             self._install_reset_hook(reset_hook_target)
 
@@ -266,7 +267,7 @@ class Recorder:
             fired = self.step_trigger is not None and self.step_trigger(self.step_id)
         if fired:
             self.start(f"{self.name_prefix}-step-{self.step_id}")
-        tracked_done = bool(dones[self.tracked_env]) or (truncated is not None and bool(truncated[self.tracked_env]))
+        tracked_done = self._flag(dones, 0) or (truncated is not None and self._flag(truncated, 1))
         if self.snippet is None and not tracked_done:
             return  # the not-recording fast path: a counter, a trigger call and one flag read
         if self.snippet is not None:
@@ -372,6 +373,18 @@ class Recorder:
         finally:
             self._remove_reset_hook()
             self.output.close()
+
+    def _flag(self, flags: Any, slot: int) -> bool:
+        """The tracked env's flag in a per-env array. Isaac Lab updates its done buffers in place, so the numpy view
+        of a CPU tensor is cached while the same tensor comes back (a torch index + ``bool`` costs ~2 µs)."""
+        if isinstance(flags, np.ndarray):
+            return bool(flags[self.tracked_env])
+        if getattr(flags, "is_cpu", False):
+            cached = self._flag_views[slot]
+            if cached is None or cached[0] is not flags:
+                cached = self._flag_views[slot] = (flags, flags.detach().numpy())
+            return bool(cached[1][self.tracked_env])
+        return bool(flags[self.tracked_env])
 
     # ------------------------------------------------------------------ frames
     def _capture(
