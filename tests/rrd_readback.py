@@ -61,8 +61,8 @@ def read_rrd(path: str | Path) -> dict[str, Entity]:
 
 
 def _pylist(col: pa.Array) -> list[Any]:
-    """Python values; durations (the ``sim_time`` timelines) as float seconds."""
-    if pa.types.is_duration(col.type):
+    """Python values; durations (the ``sim_time`` timelines) and timestamps as float seconds."""
+    if pa.types.is_duration(col.type) or pa.types.is_timestamp(col.type):
         return [None if v is None else v * 1e-9 for v in col.cast(pa.int64()).to_pylist()]
     return col.to_pylist()
 

@@ -81,3 +81,39 @@ def _list_of_vectors(offsets: pa.Array, values: np.ndarray, list_type: pa.DataTy
     inner_type = list_type.value_type
     flat = pa.array(np.ascontiguousarray(values, dtype=np.float32).reshape(-1), type=inner_type.value_type)
     return pa.ListArray.from_arrays(offsets, pa.FixedSizeListArray.from_arrays(flat, type=inner_type), type=list_type)
+
+
+def send_blueprint(stream: rr.RecordingStream, blueprint: Any, application_id: str) -> None:
+    """Send a blueprint into a stream without leaking the blueprint stream's threads.
+
+    ``RecordingStream.send_blueprint`` builds a temporary blueprint stream that it never disconnects: two threads
+    stay behind per call (rerun-io/rerun#2116), i.e. per snippet. Same steps as Rerun's own (0.23 … 0.41), plus the
+    disconnect; falls back to the public call if those internals are missing.
+    """
+    try:
+        from rerun_bindings import new_blueprint
+        from rerun_bindings import send_blueprint as _send
+
+        bp_stream = rr.RecordingStream._from_native(
+            new_blueprint(
+                application_id=application_id, make_default=False, make_thread_default=False, default_enabled=True
+            )
+        )
+        bp_stream.set_time("blueprint", sequence=0)
+        blueprint._log_to_stream(bp_stream)
+        memory = bp_stream.memory_recording()
+    except (ImportError, AttributeError, TypeError):  # pragma: no cover - other internals
+        stream.send_blueprint(blueprint)
+        return
+    try:
+        _send(memory.storage, True, True, recording=stream.to_native())
+    finally:
+        bp_stream.disconnect()
+        del bp_stream, memory
+
+
+def application_id(stream: rr.RecordingStream) -> str | None:
+    """The application id a stream was created with (blueprints only apply to recordings of the same id)."""
+    from rerun.recording_stream import get_application_id
+
+    return get_application_id(recording=stream)

@@ -59,7 +59,7 @@ class Output:
     def finish(self, sink: Sink) -> None:
         """Finish a snippet: its data is flushed (and its file complete) when this returns."""
         if sink.owns_stream:
-            _close_stream(sink.stream)
+            _close_stream(sink, "stream")
         else:
             sink.stream.flush()
 
@@ -71,8 +71,13 @@ class Output:
         """Release what the output holds (nothing by default)."""
 
 
-def _close_stream(stream: rr.RecordingStream) -> None:
-    """Flush a stream, write its file footer, and release its threads (rerun-io/rerun#2116)."""
+def _close_stream(owner: object, attr: str) -> None:
+    """Flush ``owner.<attr>`` (a stream), write its file footer, and release its threads (rerun-io/rerun#2116).
+
+    The owner's reference is dropped first: Rerun frees a stream's threads only once nothing refers to it.
+    """
+    stream = getattr(owner, attr)
+    setattr(owner, attr, None)
     try:
         stream.flush()
     finally:
@@ -147,8 +152,7 @@ class FolderOutput(Output):
 
     def close(self) -> None:
         if self._metrics is not None:
-            stream, self._metrics = self._metrics, None
-            _close_stream(stream)
+            _close_stream(self, "_metrics")
 
 
 class StreamOutput(Output):
@@ -165,7 +169,7 @@ class StreamOutput(Output):
         if not isinstance(stream, rr.RecordingStream):
             raise TypeError(f"`recording_stream` must be a rerun.RecordingStream, got {type(stream).__name__}")
         self.stream = stream
-        self.application_id = "isaac_rerun"
+        self.application_id = _compat.application_id(stream) or "isaac_rerun"
         self.live = True
         self._static_logged = False
 
@@ -197,7 +201,8 @@ class ViewerOutput(StreamOutput):
         self.application_id = application_id
 
     def close(self) -> None:
-        _close_stream(self.stream)
+        if self.stream is not None:
+            _close_stream(self, "stream")
 
 
 class _SingleFileOutput(StreamOutput):
@@ -213,7 +218,8 @@ class _SingleFileOutput(StreamOutput):
         self.live = False
 
     def close(self) -> None:
-        _close_stream(self.stream)
+        if self.stream is not None:
+            _close_stream(self, "stream")
 
 
 def _check_writable_folder(folder: Path) -> None:

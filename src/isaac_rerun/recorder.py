@@ -313,7 +313,8 @@ class Recorder:
         try:
             stream = self.output.metrics_stream(self.name_prefix)
             if not self._metrics_blueprint_sent and stream is not getattr(self.output, "stream", None):
-                stream.send_blueprint(rrb.Blueprint(rrb.TimeSeriesView(name="training", origin=METRICS_ROOT)))
+                bp = rrb.Blueprint(rrb.TimeSeriesView(name="training", origin=METRICS_ROOT))
+                _compat.send_blueprint(stream, bp, self.output.application_id)
             self._metrics_blueprint_sent = True
             indexes = [rr.TimeColumn("env_step", sequence=[max(self.step_id, 0)])]
             if self.global_timeline:
@@ -339,7 +340,7 @@ class Recorder:
         self._ep_seen_start[:] = False
         try:
             if not sink.static_logged:
-                sink.stream.send_blueprint(self.blueprint)
+                _compat.send_blueprint(sink.stream, self.blueprint, self.output.application_id)
                 self.scene.log_static(sink.stream)
                 sink.static_logged = True
         except Exception as exc:
