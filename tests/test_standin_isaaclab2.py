@@ -148,3 +148,20 @@ def test_static_visuals_per_logged_env(tmp_path):
         assert "Ellipsoids3D:half_sizes" in ents[f"/World/envs/env_{env}/Ball/geometry/mesh"].static
     assert "/World/envs/env_1/Ball" not in ents
     assert any(k.startswith("Mesh3D:") for k in ents["/World/ground/plane"].static)
+
+
+def test_a_raising_trigger_propagates_with_context_and_open_snippets_finish(tmp_path):
+    def trigger(step_id: int) -> bool:
+        if step_id == 7:
+            raise KeyError("boom")
+        return step_id == 2
+
+    env = LogRerun(StandinGymEnv(StandinDirectRLEnv(num_envs=4)), save_dir=tmp_path, step_trigger=trigger)
+    env.reset()
+    with pytest.raises(KeyError) as info:
+        for _ in range(10):
+            env.step(np.zeros((4, 1), dtype=np.float32))
+    assert any("step_trigger(7)" in note for note in getattr(info.value, "__notes__", []))
+    env.close()  # finishes the snippet that was open when the trigger raised
+    ents = read_rrd(tmp_path / "rl-rerun-step-2.rrd")
+    assert len(ents["/World/envs/env_0/Ball"].sorted_by("frame")) >= 3

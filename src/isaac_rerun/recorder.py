@@ -224,7 +224,7 @@ class Recorder:
         self.episode_id += 1
         if self.snippet is not None and self.recording_length == 0:
             self.stop()
-        if self.episode_trigger is not None and self.episode_trigger(self.episode_id):
+        if self.episode_trigger is not None and self._call(self.episode_trigger, "episode_trigger", self.episode_id):
             self.start(f"{self.name_prefix}-episode-{self.episode_id}")
         self._ep_return[:] = 0
         self._ep_length[:] = 0
@@ -264,7 +264,7 @@ class Recorder:
         fired = self._pending_trigger
         self._pending_trigger = None
         if fired is None:
-            fired = self.step_trigger is not None and self.step_trigger(self.step_id)
+            fired = self.step_trigger is not None and self._call(self.step_trigger, "step_trigger", self.step_id)
         if fired:
             self.start(f"{self.name_prefix}-step-{self.step_id}")
         tracked_done = self._flag(dones, 0) or (truncated is not None and self._flag(truncated, 1))
@@ -289,7 +289,9 @@ class Recorder:
             self.episode_id += 1
             if self.snippet is not None and self.recording_length == 0:
                 self.stop()
-            if self.episode_trigger is not None and self.episode_trigger(self.episode_id):
+            if self.episode_trigger is not None and self._call(
+                self.episode_trigger, "episode_trigger", self.episode_id
+            ):
                 self.start(f"{self.name_prefix}-episode-{self.episode_id}")
                 self._ep_seen_start[:] = False
                 self._ep_seen_start[0] = True
@@ -528,10 +530,21 @@ class Recorder:
             return
         if self.snippet is None:
             if self._pending_trigger is None:
-                self._pending_trigger = self.step_trigger is not None and self.step_trigger(self.step_id + 1)
+                self._pending_trigger = self.step_trigger is not None and self._call(
+                    self.step_trigger, "step_trigger", self.step_id + 1
+                )
             if not self._pending_trigger:
                 return
         self._snapshot = self.scene.gather()
+
+    @staticmethod
+    def _call(trigger: Trigger, name: str, i: int) -> bool:
+        """Call a user's trigger; an exception propagates, with a note saying which trigger and id raised it."""
+        try:
+            return bool(trigger(i))
+        except Exception as exc:
+            exc.add_note(f"isaac_rerun: raised by {name}({i}) ({getattr(trigger, '__name__', trigger)!r})")
+            raise
 
     def _warn(self, key: str, message: str) -> None:
         if key not in self._warned:
