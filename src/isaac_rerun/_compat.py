@@ -55,15 +55,18 @@ class PoseColumns:
 
     ``rr.Transform3D.columns`` validates and converts its input on every call (~100 µs); a recorder sends one pose
     column per body per flush, so it builds the arrow arrays itself (zero-copy from numpy), with the descriptors and
-    arrow types taken once from Rerun's own ``Transform3D.columns``. Works with every supported rerun-sdk.
+    arrow types taken once from Rerun's own ``Transform3D.columns``. Works with every supported rerun-sdk: rerun-sdk
+    0.23 also puts an (empty) ``Transform3DIndicator`` column first, which is reproduced here the same way.
     """
 
     def __init__(self) -> None:
-        (t,) = list(rr.Transform3D.columns(translation=np.zeros((1, 3), dtype=np.float32)))
-        (q,) = list(rr.Transform3D.columns(quaternion=np.array([[0, 0, 0, 1]], dtype=np.float32)))
+        t, t_indicator = _data_and_indicator(rr.Transform3D.columns(translation=np.zeros((1, 3), dtype=np.float32)))
+        q, _ = _data_and_indicator(rr.Transform3D.columns(quaternion=np.array([[0, 0, 0, 1]], dtype=np.float32)))
         self._t_desc, self._t_type = t.component_descriptor(), t.as_arrow_array().type
         self._q_desc, self._q_type = q.component_descriptor(), q.as_arrow_array().type
+        self._indicator = None if t_indicator is None else t_indicator.component_descriptor()
         self._offsets: dict[int, pa.Array] = {}
+        self._indicators: dict[int, pa.Array] = {}
 
     def __call__(self, translation: np.ndarray, quaternion_xyzw: np.ndarray) -> list[_ArrowColumn]:
         """Columns for ``n`` rows: ``translation`` (n, 3) and ``quaternion_xyzw`` (n, 4), float32, C-contiguous."""
@@ -71,10 +74,29 @@ class PoseColumns:
         offsets = self._offsets.get(n)
         if offsets is None:
             offsets = self._offsets[n] = pa.array(np.arange(n + 1, dtype=np.int32))
-        return [
+        columns = [
             _ArrowColumn(self._t_desc, _list_of_vectors(offsets, translation, self._t_type)),
             _ArrowColumn(self._q_desc, _list_of_vectors(offsets, quaternion_xyzw, self._q_type)),
         ]
+        if self._indicator is not None:  # rerun-sdk 0.23: one empty indicator list per row
+            indicator = self._indicators.get(n)
+            if indicator is None:
+                zeros = pa.array(np.zeros(n + 1, dtype=np.int32))
+                indicator = self._indicators[n] = pa.ListArray.from_arrays(zeros, pa.nulls(0))
+            columns.insert(0, _ArrowColumn(self._indicator, indicator))
+        return columns
+
+
+def _data_and_indicator(columns: Any) -> tuple[Any, Any]:
+    """The one data column, and the indicator column if this rerun-sdk adds one (0.23 does, newer ones do not)."""
+    data, indicator = [], None
+    for col in columns:
+        if "Indicator" in str(col.component_descriptor()):
+            indicator = col
+        else:
+            data.append(col)
+    (only,) = data
+    return only, indicator
 
 
 def _list_of_vectors(offsets: pa.Array, values: np.ndarray, list_type: pa.DataType) -> pa.Array:

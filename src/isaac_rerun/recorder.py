@@ -199,7 +199,7 @@ class Recorder:
         self._hooked: Any = None
         self._metrics_blueprint_sent = False
         self._pose_columns = _compat.PoseColumns()
-        self._flag_views: list[tuple[Any, np.ndarray] | None] = [None, None]
+        self._flag_views: list[tuple[Any, tuple[int, int], np.ndarray] | None] = [None, None]
         if reset_hook_target is not None:
             self._install_reset_hook(reset_hook_target)
 
@@ -378,16 +378,24 @@ class Recorder:
             self.output.close()
 
     def _flag(self, flags: Any, slot: int) -> bool:
-        """The tracked env's flag in a per-env array. Isaac Lab updates its done buffers in place, so the numpy view
-        of a CPU tensor is cached while the same tensor comes back (a torch index + ``bool`` costs ~2 µs)."""
+        """The tracked env's flag in a per-env array.
+
+        Isaac Lab updates its done buffers in place (skrl hands out fresh views of them), so for a CPU tensor the
+        numpy view of its memory is cached while the same memory comes back: a torch index + ``bool`` costs ~2 µs.
+        """
         if isinstance(flags, np.ndarray):
-            return bool(flags[self.tracked_env])
-        if getattr(flags, "is_cpu", False):
+            return bool(flags.reshape(-1)[self.tracked_env])
+        if getattr(flags, "is_cpu", False) and flags.is_contiguous():
             cached = self._flag_views[slot]
-            if cached is None or cached[0] is not flags:
-                cached = self._flag_views[slot] = (flags, flags.detach().numpy())
-            return bool(cached[1][self.tracked_env])
-        return bool(flags[self.tracked_env])
+            if cached is None or (cached[0] is not flags and cached[1] != (flags.data_ptr(), flags.numel())):
+                # keep the tensor: its memory cannot be reused by another one while we hold the view
+                cached = self._flag_views[slot] = (
+                    flags,
+                    (flags.data_ptr(), flags.numel()),
+                    flags.detach().numpy().reshape(-1),
+                )
+            return bool(cached[2][self.tracked_env])
+        return bool(flags.reshape(-1)[self.tracked_env])
 
     # ------------------------------------------------------------------ frames
     def _capture(
