@@ -117,6 +117,31 @@ def run_baseline(env: Any, logged: list[int], steps: int, path: Path) -> float:
     return total + time.perf_counter() - t0
 
 
+def train_throughput(num_envs: int, iterations: int, device: str, folder: Path, *, record: bool) -> float:
+    """Env steps per second of rsl_rl PPO on the test bed, recording env 0 all the time (every episode) or not."""
+    from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
+    from rsl_rl.runners import OnPolicyRunner
+
+    from isaac_rerun.integrations.rsl_rl import RerunRunnerMixin
+    from isaac_rerun.testbed import make_env
+    from isaac_rerun.testbed.agents import rsl_rl_ppo_cfg
+
+    class RecordingRunner(RerunRunnerMixin, OnPolicyRunner):
+        pass
+
+    env = make_env(num_envs=num_envs, device=device)
+    try:
+        cfg = rsl_rl_ppo_cfg(max_iterations=iterations)
+        rerun = {"enabled": record, "episode_trigger": lambda e: True, "save_dir": str(folder), "log_metrics": False}
+        runner = RecordingRunner(RslRlVecEnvWrapper(env), cfg, None, device=device, rerun=rerun)
+        runner.learn(num_learning_iterations=1)  # warm-up (first rollout, kernels)
+        t0 = time.perf_counter()
+        runner.learn(num_learning_iterations=iterations)
+        return iterations * cfg["num_steps_per_env"] * num_envs / (time.perf_counter() - t0)
+    finally:
+        env.close()
+
+
 def median(xs: list[float]) -> float:
     return statistics.median(xs)
 
@@ -142,6 +167,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--steps", type=int, default=128, help="recorded steps per repeat")
     p.add_argument("--big", type=int, default=256, help="largest num_envs of the flatness check")
+    p.add_argument("--train_iterations", type=int, default=8, help="rsl_rl iterations per training run (line 6)")
     args = p.parse_args()
 
     from isaac_rerun.testbed import make_env
@@ -225,6 +251,21 @@ def main() -> None:
             )
         finally:
             env.close()
+    # -- end to end: rsl_rl PPO training throughput, recording env 0 always vs not at all (alternating runs)
+    on, off = [], []
+    for i in range(3):
+        off.append(train_throughput(64, args.train_iterations, args.device, fresh(i), record=False))
+        on.append(train_throughput(64, args.train_iterations, args.device, fresh(i), record=True))
+    slowdown = median(off) / median(on)
+    rows.append(
+        (
+            "6. rsl_rl PPO training, 64 envs: env steps/s",
+            f"{median(on):.0f} (on)",
+            f"{median(off):.0f} (off)",
+            f"≈ equal (on/off = {1 / slowdown:.3f})",
+            slowdown <= 1.05,
+        )
+    )
     flat = per_step[args.big] / per_step[4]
     rows.append(
         (

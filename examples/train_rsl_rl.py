@@ -37,36 +37,6 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def testbed_agent_cfg(args: argparse.Namespace) -> dict[str, Any]:
-    """A small rsl_rl 5.x PPO configuration for the test bed."""
-    mlp = {"class_name": "MLPModel", "hidden_dims": [32, 32], "activation": "elu"}
-    return {
-        "class_name": "OnPolicyRunner",
-        "seed": args.seed,
-        "num_steps_per_env": 24,
-        "max_iterations": args.max_iterations,
-        "save_interval": 50,
-        "obs_groups": {"actor": ["policy"], "critic": ["policy"]},
-        "algorithm": {
-            "class_name": "PPO",
-            "learning_rate": 1e-3,
-            "num_learning_epochs": 4,
-            "num_mini_batches": 2,
-            "schedule": "adaptive",
-            "desired_kl": 0.01,
-            "value_loss_coef": 1.0,
-            "clip_param": 0.2,
-            "use_clipped_value_loss": True,
-            "entropy_coef": 0.005,
-            "gamma": 0.99,
-            "lam": 0.95,
-            "max_grad_norm": 1.0,
-        },
-        "actor": {**mlp, "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 1.0}},
-        "critic": mlp,
-    }
-
-
 def make_env_and_agent_cfg(args: argparse.Namespace) -> tuple[Any, dict[str, Any], contextlib.ExitStack]:
     """The task as Isaac Lab's scripts build it, its rsl_rl agent config as a dict, and an exit stack to close."""
     import gymnasium as gym
@@ -74,9 +44,10 @@ def make_env_and_agent_cfg(args: argparse.Namespace) -> tuple[Any, dict[str, Any
 
     if args.task is None:
         from isaac_rerun.testbed import make_env as make_testbed
+        from isaac_rerun.testbed.agents import rsl_rl_ppo_cfg
 
         env = make_testbed(num_envs=args.num_envs, device=args.device, seed=args.seed)
-        return env, testbed_agent_cfg(args), contextlib.ExitStack()
+        return env, rsl_rl_ppo_cfg(args.seed, args.max_iterations), contextlib.ExitStack()
     import isaaclab_tasks  # noqa: F401  (registers Isaac Lab's tasks)
     from isaaclab.utils import to_dict
     from isaaclab_rl.rsl_rl.utils import check_rsl_rl_version, handle_deprecated_rsl_rl_cfg

@@ -1,0 +1,35 @@
+"""Agent configurations for the test bed, as Isaac Lab ships them beside its tasks (``agents/``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def rsl_rl_ppo_cfg(seed: int = 0, max_iterations: int = 30, num_steps_per_env: int = 24) -> dict[str, Any]:
+    """A small rsl_rl 5.x ``OnPolicyRunner`` PPO configuration (the dict ``OnPolicyRunner`` takes)."""
+    mlp = {"class_name": "MLPModel", "hidden_dims": [32, 32], "activation": "elu"}
+    return {
+        "class_name": "OnPolicyRunner",
+        "seed": seed,
+        "num_steps_per_env": num_steps_per_env,
+        "max_iterations": max_iterations,
+        "save_interval": 50,
+        "obs_groups": {"actor": ["policy"], "critic": ["policy"]},
+        "algorithm": {
+            "class_name": "PPO",
+            "learning_rate": 1e-3,
+            "num_learning_epochs": 4,
+            "num_mini_batches": 2,
+            "schedule": "adaptive",
+            "desired_kl": 0.01,
+            "value_loss_coef": 1.0,
+            "clip_param": 0.2,
+            "use_clipped_value_loss": True,
+            "entropy_coef": 0.005,
+            "gamma": 0.99,
+            "lam": 0.95,
+            "max_grad_norm": 1.0,
+        },
+        "actor": {**mlp, "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 1.0}},
+        "critic": mlp,
+    }
