@@ -15,79 +15,27 @@ On a GPU machine with Isaac Lab's tasks installed, any task with a skrl agent co
 from __future__ import annotations
 
 import argparse
-import contextlib
 from pathlib import Path
 
-ROLLOUTS = 16
-
-# skrl Runner config for the test bed, in the shape of Isaac Lab's `skrl_ppo_cfg.yaml` files
-TESTBED_AGENT_CFG = {
-    "seed": 0,
-    "models": {
-        "separate": False,
-        "policy": {
-            "class": "GaussianMixin",
-            "clip_actions": False,
-            "initial_log_std": 0.0,
-            "network": [{"name": "net", "input": "OBSERVATIONS", "layers": [64, 64], "activations": "elu"}],
-            "output": "ACTIONS",
-        },
-        "value": {
-            "class": "DeterministicMixin",
-            "network": [{"name": "net", "input": "OBSERVATIONS", "layers": [64, 64], "activations": "elu"}],
-            "output": "ONE",
-        },
-    },
-    "memory": {"class": "RandomMemory", "memory_size": -1},
-    "agent": {
-        "class": "PPO",
-        "rollouts": ROLLOUTS,
-        "learning_epochs": 4,
-        "mini_batches": 2,
-        "learning_rate": 1e-3,
-        "observation_preprocessor": "RunningStandardScaler",
-        "value_preprocessor": "RunningStandardScaler",
-        "experiment": {"directory": "runs/skrl", "write_interval": ROLLOUTS, "checkpoint_interval": 0},
-    },
-    "trainer": {"class": "SequentialTrainer", "timesteps": 960},
-}
+from isaac_rerun.testbed.cli import logged_envs, make_task_env, task_parser
 
 
 def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--task", default=None, help="Gymnasium task id (default: the bundled test bed)")
-    p.add_argument("--num_envs", type=int, default=16)
-    p.add_argument("--device", default="cpu")
+    p = task_parser(__doc__)
     p.add_argument("--timesteps", type=int, default=960, help="skrl timesteps (vector env steps) to train")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rerun_interval", type=int, default=5, help="record every N-th episode of the tracked env")
-    p.add_argument("--rerun_length", type=int, default=0, help="frames per snippet (0 = whole episodes)")
-    p.add_argument("--rerun_dir", default="runs/rerun", help="folder for the .rrd snippets")
-    p.add_argument("--rerun_envs", default="0,1", help="comma-separated env indices to record")
     return p.parse_args()
 
 
-def make_env(args: argparse.Namespace):
-    """The task as Isaac Lab's scripts build it; returns the env, its skrl agent config and an exit stack."""
-    import copy
-
-    import gymnasium as gym
-    from isaaclab.app import launch_simulation
-
+def agent_cfg_of(args: argparse.Namespace) -> dict:
+    """The skrl agent config of the task (Isaac Lab's registry entry), or the test bed's."""
     if args.task is None:
-        from isaac_rerun.testbed import make_env as make_testbed
+        from isaac_rerun.testbed.agents import skrl_ppo_cfg
 
-        env = make_testbed(num_envs=args.num_envs, device=args.device, seed=args.seed)
-        return env, copy.deepcopy(TESTBED_AGENT_CFG), contextlib.ExitStack()
-    import isaaclab_tasks  # noqa: F401  (registers Isaac Lab's tasks)
-    from isaaclab_tasks.utils import load_cfg_from_registry, parse_env_cfg
+        return skrl_ppo_cfg(args.seed, args.timesteps)
+    from isaaclab_tasks.utils import load_cfg_from_registry
 
-    cfg = parse_env_cfg(args.task, device=args.device, num_envs=args.num_envs)
-    cfg.seed = args.seed
-    agent_cfg = load_cfg_from_registry(args.task, "skrl_cfg_entry_point")
-    stack = contextlib.ExitStack()
-    stack.enter_context(launch_simulation(cfg, {"device": args.device}))
-    return gym.make(args.task, cfg=cfg), agent_cfg, stack
+    return load_cfg_from_registry(args.task, "skrl_cfg_entry_point")
 
 
 def main() -> None:
@@ -98,32 +46,32 @@ def main() -> None:
     from isaac_rerun import every_n
     from isaac_rerun.integrations.skrl import attach_rerun
 
-    env, agent_cfg, stack = make_env(args)
+    env = make_task_env(args)
+    agent_cfg = agent_cfg_of(args)
     agent_cfg["seed"] = args.seed
     agent_cfg["trainer"]["timesteps"] = args.timesteps
     agent_cfg["trainer"]["close_environment_at_exit"] = False  # the env is closed below, after the recording
     agent_cfg["trainer"]["headless"] = True
-    with stack:
-        try:
-            runner = Runner(SkrlVecEnvWrapper(env, ml_framework="torch"), agent_cfg)
-            rollouts = getattr(runner.agent.cfg, "rollouts", None)
-            print(
-                f"training skrl {type(runner.agent).__name__} on {env.unwrapped.num_envs} envs for {args.timesteps} "
-                f"timesteps" + (f" ({args.timesteps // rollouts} iterations of {rollouts} steps)" if rollouts else "")
-            )
-            with attach_rerun(
-                runner.trainer,
-                save_dir=args.rerun_dir,
-                logged_envs=[int(e) for e in args.rerun_envs.split(",")],
-                episode_trigger=every_n(args.rerun_interval),
-                recording_length=args.rerun_length,
-                name_prefix="skrl-ppo",
-                verbose=1,  # one line per finished snippet
-            ) as recording:
-                runner.run("train")
-            print(f"\ntracked env {recording.recorder.tracked_env}: {recording.recorder.episode_id} episodes")
-        finally:
-            env.close()
+    try:
+        runner = Runner(SkrlVecEnvWrapper(env, ml_framework="torch"), agent_cfg)
+        rollouts = getattr(runner.agent.cfg, "rollouts", None)
+        print(
+            f"training skrl {type(runner.agent).__name__} on {env.unwrapped.num_envs} envs for {args.timesteps} "
+            f"timesteps" + (f" ({args.timesteps // rollouts} iterations of {rollouts} steps)" if rollouts else "")
+        )
+        with attach_rerun(
+            runner.trainer,
+            save_dir=args.rerun_dir,
+            logged_envs=logged_envs(args),
+            episode_trigger=every_n(args.rerun_interval),
+            recording_length=args.rerun_length,
+            name_prefix="skrl-ppo",
+            verbose=1,  # one line per finished snippet
+        ) as recording:
+            runner.run("train")
+        print(f"\ntracked env {recording.recorder.tracked_env}: {recording.recorder.episode_id} episodes")
+    finally:
+        env.close()
     files = recording.paths
     print(f"\nwrote {len(files)} recordings to {Path(args.rerun_dir).resolve()}:")
     for f in files:

@@ -105,7 +105,7 @@ def _read_rrd_dataframe(path: str | Path) -> dict[str, Entity]:
             table = recording.view(index=timeline, contents={entity: components}).select().read_all()
             if table.num_rows == 0:
                 continue
-            names = [n if n in timelines else _field_name(f) for n, f in zip(table.schema.names, table.schema, strict=True)]
+            names = [f.name if f.name in timelines else _field_name(f) for f in table.schema]
             values = {n: _pylist(col.combine_chunks()) for n, col in zip(names, table.columns, strict=True)}
             for i in range(table.num_rows):
                 key = tuple(values[t][i] if t in values else None for t in timelines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -13,7 +14,9 @@ import rerun as rr
 pytest.importorskip("torch")
 pytest.importorskip("pxr")
 
-from isaac_rerun import IsaacLabRerunLogger, LogRerun, every_n
+import torch
+
+from isaac_rerun import IsaacLabRerunLogger, LogRerun, _compat, every_n
 from rrd_readback import quat_close, read_rrd
 from standin_isaaclab2 import StandinDirectRLEnv, StandinGymEnv
 
@@ -21,7 +24,7 @@ from standin_isaaclab2 import StandinDirectRLEnv, StandinGymEnv
 def drive(env, steps):
     env.reset()
     for _ in range(steps):
-        env.step(np.zeros((env.unwrapped.num_envs, 1), dtype=np.float32))
+        env.step(torch.zeros(env.unwrapped.num_envs, 1))  # Isaac Lab 2.x needs torch actions
 
 
 def thread_count() -> int:
@@ -72,24 +75,33 @@ def test_given_stream_and_global_recording(tmp_path):
 
 
 def test_no_output_and_no_global_recording_is_a_clear_error(tmp_path):
-    rr.set_global_data_recording(None)  # type: ignore[arg-type]
+    from rerun import bindings
+
+    bindings.set_global_data_recording(None)  # rr.set_global_data_recording(None) fails on rerun-sdk 0.23
     if rr.get_data_recording() is not None:
         pytest.skip("a global recording exists in this process")
     with pytest.raises(ValueError, match="save_dir"):
         LogRerun(StandinGymEnv(StandinDirectRLEnv()))
 
 
-def test_keep_last_and_thread_hygiene(tmp_path):
+def test_keep_last_and_thread_hygiene(tmp_path, monkeypatch):
+    monkeypatch.setattr(_compat, "_warned", set())  # the rerun-sdk 0.23 warning is given once per process
     before = thread_count()
     env = LogRerun(
         StandinGymEnv(StandinDirectRLEnv()), save_dir=tmp_path, step_trigger=every_n(2), recording_length=1, keep_last=3
     )
-    drive(env, 80)  # 40 snippets, each its own stream
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        drive(env, 80)  # 40 snippets, each its own stream
     env.close()
     files = sorted(tmp_path.glob("*.rrd"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
     assert [p.name for p in files] == [f"rl-rerun-step-{s}.rrd" for s in (74, 76, 78)]
     assert len(env.recorder.finished) == 40
-    assert thread_count() - before < 10, "closed snippet streams must not keep their threads (rerun#2116)"
+    if _compat.RELEASES_STREAM_THREADS:
+        assert thread_count() - before < 10, "closed snippet streams must not keep their threads (rerun#2116)"
+    else:  # rerun-sdk 0.23 cannot release them: 2 per snippet stream, none per blueprint, and the user is told
+        assert thread_count() - before < 2 * 40 + 10, "at most the 2 threads of each snippet's own stream"
+        assert any("cannot release the threads" in str(w.message) for w in caught)
 
 
 def test_unwritable_output_folder_is_refused(tmp_path):
@@ -133,7 +145,7 @@ def test_seed_logger_log_scene(tmp_path):
     base.reset()
     logger = IsaacLabRerunLogger(base.scene, logged_envs=[1], save_path=tmp_path / "seed.rrd", application_id="seed")
     for k in range(3):
-        base.step(None)
+        base.step(torch.zeros(base.num_envs, 1))
         logger.recording_stream.set_time("step", sequence=k)
         logger.log_scene()
     logger.recording_stream.flush()

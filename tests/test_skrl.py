@@ -34,34 +34,13 @@ from isaac_rerun import every_n  # noqa: E402
 from isaac_rerun.integrations.skrl import RerunSequentialTrainer, attach_rerun  # noqa: E402
 from rrd_readback import quat_close, read_rrd  # noqa: E402
 from schedule import Snip, expected_snippets  # noqa: E402
+from testbed_truth import BODIES, sim_poses  # noqa: E402
 
 ROLLOUTS = 16
 TRAINER_CFG = {"headless": True, "disable_progressbar": True, "close_environment_at_exit": False}
-# the test bed's bodies: entity suffix (= USD prim path below the env) -> (asset group, asset, body index)
-BODIES = {
-    "Robot/base": ("articulations", "robot", 0),
-    "Robot/cart": ("articulations", "robot", 1),
-    "Robot/pole": ("articulations", "robot", 2),
-    "Robot/tip": ("articulations", "robot", 3),
-    "Cuboid": ("rigid_objects", "cuboid", 0),
-    "Sphere": ("rigid_objects", "sphere", 0),
-    "Capsule": ("rigid_objects", "capsule", 0),
-    "Cylinder": ("rigid_objects", "cylinder", 0),
-    "Cone": ("rigid_objects", "cone", 0),
-    "Collection_Box": ("rigid_object_collections", "collection", 0),
-    "Collection_Ball": ("rigid_object_collections", "collection", 1),
-    "Collection_Can": ("rigid_object_collections", "collection", 2),
-}
 
 
 # ------------------------------------------------------------------------------------------------ ground truth
-def sim_poses(scene) -> dict[tuple[str, str], np.ndarray]:
-    """Every asset's (num_envs, num_bodies, 7) link poses (xyzw), copied."""
-    out = {}
-    for group in ("articulations", "rigid_objects", "rigid_object_collections"):
-        for name, asset in getattr(scene, group).items():
-            out[(group, name)] = asset.data.body_link_pose_w.torch.detach().cpu().numpy().copy()
-    return out
 
 
 class Truth(gym.Wrapper):

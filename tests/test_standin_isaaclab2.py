@@ -1,7 +1,9 @@
 """The recorder on Isaac Lab 2.x data (torch tensors, wxyz quaternions), through the stand-in of its scene API.
 
-Isaac Lab 2.x cannot run here (Isaac Sim + GPU); ``standin_isaaclab2`` mirrors the isaaclab 2.3 data API and says so.
-Every recording is read back with ``rerun.chunk.RrdReader`` and compared with the stand-in simulator's poses.
+Isaac Lab 2.x cannot run here (Isaac Sim + GPU); ``standin_isaaclab2`` mirrors the data API of isaaclab 2.3.2.post1
+(its docstring lists the source files).
+Every recording is read back with the installed Rerun's own reader (``rrd_readback``) and compared with the stand-in
+simulator's poses.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import pytest
 
 pytest.importorskip("torch")
 pytest.importorskip("pxr")
+
+import torch
 
 from isaac_rerun import LogRerun, every_n
 from rrd_readback import quat_close, read_rrd
@@ -44,7 +48,7 @@ def run(tmp_path, steps: int, logged_envs, **kwargs):
     env.reset()
     initial = base.all_poses_xyzw()
     for _ in range(steps):
-        env.step(np.zeros((4, 1), dtype=np.float32))
+        env.step(torch.zeros(4, 1))  # Isaac Lab 2.x needs torch actions
     env.close()
     return base, initial
 
@@ -160,7 +164,7 @@ def test_a_raising_trigger_propagates_with_context_and_open_snippets_finish(tmp_
     env.reset()
     with pytest.raises(KeyError) as info:
         for _ in range(10):
-            env.step(np.zeros((4, 1), dtype=np.float32))
+            env.step(torch.zeros(4, 1))  # Isaac Lab 2.x needs torch actions
     assert any("step_trigger(7)" in note for note in getattr(info.value, "__notes__", []))
     env.close()  # finishes the snippet that was open when the trigger raised
     ents = read_rrd(tmp_path / "rl-rerun-step-2.rrd")

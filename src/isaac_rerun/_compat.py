@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -10,23 +12,53 @@ import pyarrow as pa
 import rerun as rr
 
 _cleanup: Callable[[], None] | None
-try:  # the clean-up for rerun-io/rerun#2116 (dropped streams keep their threads)
+try:  # the clean-up for rerun-io/rerun#2116 (dropped streams keep their threads), from rerun-sdk 0.24 on
     from rerun_bindings import flush_and_cleanup_orphaned_recordings as _cleanup
-except ImportError:  # pragma: no cover - very old bindings
+except ImportError:  # rerun-sdk 0.23
     _cleanup = None
+
+RELEASES_STREAM_THREADS = _cleanup is not None
+"""False on rerun-sdk 0.23: a closed, dropped recording stream keeps its 2 threads until the process exits."""
+
+_warned: set[str] = set()
 
 
 def cleanup_orphaned_recordings() -> None:
-    """Release the threads of recording streams that were dropped."""
+    """Release the threads of recording streams that were dropped (a no-op on rerun-sdk 0.23, which cannot)."""
     if _cleanup is not None:
         _cleanup()
 
 
+def warn_stream_threads_kept() -> None:
+    """Say once per process, where a new stream is made per snippet, that rerun-sdk 0.23 keeps its threads."""
+    if RELEASES_STREAM_THREADS or "threads" in _warned:
+        return
+    _warned.add("threads")
+    warnings.warn(
+        f"isaac_rerun: rerun-sdk {rr.__version__} cannot release the threads of a finished recording stream "
+        "(rerun-io/rerun#2116; fixed in rerun-sdk 0.24, which needs numpy >= 2): each snippet file keeps 2 threads "
+        "until the process exits. For long runs with many snippets, record fewer snippets, use `save_path=` "
+        "(one stream for all snippets) or a newer rerun-sdk.",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
 def send_recording_name(stream: rr.RecordingStream, name: str) -> None:
-    """Name a recording in the viewer's list (``send_recording_name`` exists from rerun-sdk 0.24)."""
+    """Name a recording in the viewer's list (``send_recording_name``: rerun-sdk 0.23.1 and newer have it)."""
     fn = getattr(stream, "send_recording_name", None)
     if fn is not None:
         fn(name)
+
+
+def quaternion(xyzw: Any) -> Any:
+    """A rotation for ``rr.Transform3D(quaternion=...)``: a float32 ``(4,)`` array, read as xyzw by every version.
+
+    Not ``rr.Quaternion(xyzw=...)``: in rerun-sdk 0.23.x its ``__array__`` calls ``np.asarray(..., copy=...)``, a
+    numpy 2 keyword, so with numpy 1.x (Isaac Lab 2.x) the rotation is dropped with a warning (an error in strict
+    mode). Typed ``Any``: Rerun annotates the argument as ``Quaternion`` but converts any xyzw array-like.
+    """
+    return np.asarray(xyzw, dtype=np.float32).reshape(4)
 
 
 def connect_grpc(stream: rr.RecordingStream, url: str) -> None:
@@ -68,7 +100,7 @@ class PoseColumns:
         self._offsets: dict[int, pa.Array] = {}
         self._indicators: dict[int, pa.Array] = {}
 
-    def __call__(self, translation: np.ndarray, quaternion_xyzw: np.ndarray) -> list[_ArrowColumn]:
+    def __call__(self, translation: np.ndarray, quaternion_xyzw: np.ndarray) -> list[Any]:  # ComponentColumn-like
         """Columns for ``n`` rows: ``translation`` (n, 3) and ``quaternion_xyzw`` (n, 4), float32, C-contiguous."""
         n = translation.shape[0]
         offsets = self._offsets.get(n)
@@ -110,17 +142,29 @@ def send_blueprint(stream: rr.RecordingStream, blueprint: Any, application_id: s
 
     ``RecordingStream.send_blueprint`` builds a temporary blueprint stream that it never disconnects: two threads
     stay behind per call (rerun-io/rerun#2116), i.e. per snippet. Same steps as Rerun's own (0.23 … 0.41), plus the
-    disconnect; falls back to the public call if those internals are missing.
+    disconnect; falls back to the public call if those internals are missing. On rerun-sdk 0.23, which cannot
+    release a dropped stream's threads at all, one blueprint stream per application id is kept and reused (each
+    send drains it into a fresh memory sink; every recording still gets the blueprint's store info and all of its
+    chunks, under one blueprint store id per application id).
     """
+    with _blueprint_lock:  # a kept blueprint stream is shared by every recorder of the process
+        _send_blueprint(stream, blueprint, application_id)
+
+
+def _send_blueprint(stream: rr.RecordingStream, blueprint: Any, application_id: str) -> None:
     try:
         from rerun_bindings import new_blueprint
         from rerun_bindings import send_blueprint as _send
 
-        bp_stream = rr.RecordingStream._from_native(
-            new_blueprint(
-                application_id=application_id, make_default=False, make_thread_default=False, default_enabled=True
+        bp_stream = None if RELEASES_STREAM_THREADS else _blueprint_streams.get(application_id)
+        if bp_stream is None:
+            bp_stream = rr.RecordingStream._from_native(
+                new_blueprint(
+                    application_id=application_id, make_default=False, make_thread_default=False, default_enabled=True
+                )
             )
-        )
+            if not RELEASES_STREAM_THREADS:
+                _blueprint_streams[application_id] = bp_stream
         bp_stream.set_time("blueprint", sequence=0)
         blueprint._log_to_stream(bp_stream)
         memory = bp_stream.memory_recording()
@@ -130,8 +174,13 @@ def send_blueprint(stream: rr.RecordingStream, blueprint: Any, application_id: s
     try:
         _send(memory.storage, True, True, recording=stream.to_native())
     finally:
-        bp_stream.disconnect()
+        if RELEASES_STREAM_THREADS:
+            bp_stream.disconnect()
         del bp_stream, memory
+
+
+_blueprint_streams: dict[str, rr.RecordingStream] = {}
+_blueprint_lock = threading.Lock()
 
 
 def application_id(stream: rr.RecordingStream) -> str | None:

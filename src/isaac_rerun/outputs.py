@@ -28,7 +28,15 @@ import rerun as rr
 
 from isaac_rerun import _compat
 
-__all__ = ["FolderOutput", "Output", "Sink", "StreamOutput", "ViewerOutput", "resolve_output"]
+__all__ = [
+    "FolderOutput",
+    "Output",
+    "Sink",
+    "StreamOutput",
+    "ViewerOutput",
+    "resolve_output",
+    "validate_output_args",
+]
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
@@ -120,6 +128,7 @@ class FolderOutput(Output):
     def open(self, name: str) -> Sink:
         path = self.folder / f"{name}.rrd"
         self.folder.mkdir(parents=True, exist_ok=True)
+        _compat.warn_stream_threads_kept()
         stream = rr.RecordingStream(self.application_id, recording_id=f"{name}-{os.getpid()}-{id(self):x}")
         stream.save(str(path))
         _compat.send_recording_name(stream, name)
@@ -234,6 +243,53 @@ def _check_writable_folder(folder: Path) -> None:
         raise PermissionError(f"output folder {folder} is not writable ({probe} denies write access)")
 
 
+def validate_output_args(
+    *,
+    save_dir: object = None,
+    save_path: object = None,
+    recording_stream: object = None,
+    viewer: object = None,
+    keep_last: object = None,
+    application_id: object = "isaac_rerun",
+    default_may_be_folder: bool = False,
+) -> None:
+    """Check the output arguments without creating or writing anything (raises naming the argument).
+
+    ``default_may_be_folder``: when no output is given, the integration will pick a folder itself (so ``keep_last``
+    alone is allowed).
+    """
+    given = dict(save_dir=save_dir, save_path=save_path, recording_stream=recording_stream, viewer=viewer)
+    named = sorted(k for k, v in given.items() if v is not None)
+    if len(named) > 1:
+        raise ValueError(
+            f"give at most one output; got {named}: save_dir (folder of .rrd snippets), save_path (one .rrd), "
+            "recording_stream (your stream), or viewer ('spawn' / gRPC URL)"
+        )
+    for name in ("save_dir", "save_path"):
+        value = given[name]
+        if value is not None and not isinstance(value, (str, os.PathLike)):
+            raise TypeError(f"`{name}` must be a str or os.PathLike path, got {type(value).__name__}: {value!r}")
+    if save_dir is not None:
+        _check_writable_folder(Path(save_dir).expanduser().resolve())  # type: ignore[arg-type]
+    if save_path is not None:
+        _check_writable_folder(Path(save_path).expanduser().resolve().parent)  # type: ignore[arg-type]
+    if recording_stream is not None and not isinstance(recording_stream, rr.RecordingStream):
+        raise TypeError(f"`recording_stream` must be a rerun.RecordingStream, got {type(recording_stream).__name__}")
+    if viewer is not None and not (
+        isinstance(viewer, str) and (viewer == "spawn" or viewer.startswith(("rerun+http://", "rerun+https://")))
+    ):
+        raise ValueError(
+            f"`viewer` must be 'spawn' or a gRPC URL like 'rerun+http://127.0.0.1:9876/proxy', got {viewer!r}"
+        )
+    if keep_last is not None:
+        if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1:
+            raise ValueError(f"`keep_last` must be None (keep all) or an int >= 1, got {keep_last!r}")
+        if save_dir is None and (named or not default_may_be_folder):
+            raise ValueError("`keep_last` only applies to `save_dir` (a folder of one .rrd per snippet)")
+    if not isinstance(application_id, str) or not application_id:
+        raise ValueError(f"`application_id` must be a non-empty str, got {application_id!r}")
+
+
 def resolve_output(
     *,
     save_dir: str | os.PathLike[str] | None = None,
@@ -243,31 +299,21 @@ def resolve_output(
     application_id: str = "isaac_rerun",
     keep_last: int | None = None,
 ) -> Output:
-    """Pick the output from the user's arguments (at most one of them), validating each.
+    """Validate the output arguments (at most one output), then create the output.
 
     Precedence when none is given: Rerun's global recording (``rr.init``), as the seed did.
     """
-    given = {
-        k: v
-        for k, v in dict(
-            save_dir=save_dir, save_path=save_path, recording_stream=recording_stream, viewer=viewer
-        ).items()
-        if v is not None
-    }
-    if len(given) > 1:
-        raise ValueError(
-            f"give at most one output; got {sorted(given)}: save_dir (folder of .rrd snippets), save_path (one .rrd), "
-            "recording_stream (your stream), or viewer ('spawn' / gRPC URL)"
-        )
-    if not isinstance(application_id, str) or not application_id:
-        raise ValueError(f"`application_id` must be a non-empty str, got {application_id!r}")
-    if keep_last is not None and save_dir is None:
-        raise ValueError("`keep_last` only applies to `save_dir` (a folder of one .rrd per snippet)")
+    validate_output_args(
+        save_dir=save_dir,
+        save_path=save_path,
+        recording_stream=recording_stream,
+        viewer=viewer,
+        keep_last=keep_last,
+        application_id=application_id,
+    )
     if save_dir is not None:
         return FolderOutput(save_dir, application_id=application_id, keep_last=keep_last)
     if save_path is not None:
-        if not isinstance(save_path, (str, os.PathLike)):
-            raise TypeError(f"`save_path` must be a str or os.PathLike, got {type(save_path).__name__}")
         return _SingleFileOutput(save_path, application_id=application_id)
     if viewer is not None:
         return ViewerOutput(viewer, application_id=application_id)

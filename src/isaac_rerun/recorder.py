@@ -470,9 +470,7 @@ class Recorder:
         pos = np.ascontiguousarray(poses[..., 0:3].transpose(1, 0, 2))
         quat = np.ascontiguousarray(poses[..., 3:7].transpose(1, 0, 2))
         for r, entity in enumerate(self.scene.entity_paths):
-            stream.send_columns(
-                entity, indexes=indexes, columns=rr.Transform3D.columns(translation=pos[r], quaternion=quat[r])
-            )
+            stream.send_columns(entity, indexes=indexes, columns=self._pose_columns(pos[r], quat[r]))
         rows = [i for i, v in enumerate(s.rewards) if v is not None]
         if rows:
             sub = time_columns(rows)

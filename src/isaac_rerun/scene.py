@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import rerun as rr
 
-from isaac_rerun import usd_visuals
+from isaac_rerun import _compat, usd_visuals
 
 __all__ = ["IsaacLabRerunLogger", "IsaacLabScene", "validate_logged_envs"]
 
@@ -415,4 +415,4 @@ class IsaacLabRerunLogger:
             self._static_logged = True
         poses = self.layout.to_entity_frame(self.layout.gather())
         for entity, p in zip(self.layout.entity_paths, poses, strict=True):
-            rec.log(entity, rr.Transform3D(translation=p[0:3], quaternion=rr.Quaternion(xyzw=p[3:7])))
+            rec.log(entity, rr.Transform3D(translation=p[0:3], quaternion=_compat.quaternion(p[3:7])))

@@ -43,6 +43,8 @@ from typing import Any
 import numpy as np
 import rerun as rr
 
+from isaac_rerun import _compat
+
 _HAVE_PXR: bool
 try:
     from pxr import Sdf, Usd, UsdGeom, UsdShade
@@ -137,7 +139,7 @@ class PrimVisual:
         """The visual's transform relative to its parent entity."""
         return rr.Transform3D(
             translation=self.translation,
-            quaternion=rr.Quaternion(xyzw=self.quaternion_xyzw),
+            quaternion=_compat.quaternion(self.quaternion_xyzw),
             scale=self.scale,
         )
 

@@ -218,11 +218,14 @@ class _IterationRecorder(Recorder):
 
 
 class _LearnHooks:
-    """The hooks of one ``learn()`` call: the env instance's ``step`` and the logger instance's ``log``."""
+    """The hooks of one ``learn()`` call: the env instance's ``step`` and the logger instance's ``log`` (rsl_rl 5;
+    rsl_rl 3, which Isaac Lab 2.3 pins, has no ``Logger``: its runner's own ``log(locs)`` and ``writer`` instead)."""
 
     def __init__(self, runner: Any, recorder: _IterationRecorder, cfg: RerunCfg):
         self.env = runner.env
-        self.logger = runner.logger
+        self.runner = runner
+        # who logs each iteration: rsl_rl 5's Logger (``log(it=...)``) or rsl_rl 3's runner (``log(locs)``)
+        self.logger = getattr(runner, "logger", None) or runner
         self.recorder = recorder
         self.steps_per_iteration = int(runner.cfg["num_steps_per_env"])
         self.log_scalars = cfg.log_scalars
@@ -265,7 +268,9 @@ class _LearnHooks:
     def on_logger_log(self, *args: Any, **kwargs: Any) -> Any:
         """rsl_rl's ``Logger.log(it=...)`` after each update: copy the scalars it writes for iteration ``it``."""
         it = kwargs.get("it", args[0] if args else None)
-        writer = self.logger.writer
+        if isinstance(it, dict):  # rsl_rl 3.x: runner.log(locs)
+            it = it.get("it")
+        writer = getattr(self.logger, "writer", None)
         if writer is None or it is None:  # no log_dir (or not rank 0): rsl_rl writes nothing
             return self._logger_log(*args, **kwargs)
         written: dict[str, float] = {}

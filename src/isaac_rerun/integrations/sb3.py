@@ -40,7 +40,7 @@ from stable_baselines3.common.logger import HumanOutputFormat, KVWriter, Logger
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecNormalize
 
 from isaac_rerun.integrations.gymnasium import find_isaac_env, step_dt_of
-from isaac_rerun.outputs import FolderOutput, Output, Sink, check_name_prefix, resolve_output
+from isaac_rerun.outputs import FolderOutput, Output, Sink, check_name_prefix, resolve_output, validate_output_args
 from isaac_rerun.recorder import Recorder
 from isaac_rerun.scene import IsaacLabScene
 from isaac_rerun.triggers import Trigger, validate_recording_length, validate_trigger
@@ -157,7 +157,17 @@ class RerunCallback(BaseCallback):
         self._step_trigger = validate_trigger("step_trigger", step_trigger)
         self._recording_length = validate_recording_length(recording_length)
         self._name_prefix = check_name_prefix(name_prefix)
-        self._output_args = _check_output_args(save_dir, save_path, recording_stream, viewer, keep_last)
+        validate_output_args(
+            save_dir=save_dir,
+            save_path=save_path,
+            recording_stream=recording_stream,
+            viewer=viewer,
+            keep_last=keep_last,
+            default_may_be_folder=True,
+        )
+        self._output_args = dict(
+            save_dir=save_dir, save_path=save_path, recording_stream=recording_stream, viewer=viewer
+        )
         if isinstance(logged_envs, bool) or not isinstance(
             logged_envs, (int, np.integer, list, tuple, range, np.ndarray)
         ):
@@ -286,7 +296,7 @@ class RerunCallback(BaseCallback):
     def _resolve_output(self, base: Any) -> Output:
         spec = getattr(base, "spec", None)
         application_id = getattr(spec, "id", None) or "isaac_rerun"
-        args = dict(self._output_args)
+        args: dict[str, Any] = dict(self._output_args)
         if all(v is None for v in args.values()):
             folder = _logger_folder(self.model.logger)
             if folder is not None:
@@ -426,37 +436,6 @@ class _LearnOutput(Output):
             return str(self.inner.folder)
         path = getattr(self.inner, "path", None)
         return str(path) if path is not None else f"the recording stream ({type(self.inner).__name__})"
-
-
-def _check_output_args(
-    save_dir: object, save_path: object, recording_stream: object, viewer: object, keep_last: object
-) -> dict[str, Any]:
-    """Checks of the output arguments that create nothing (the output itself is made when ``learn()`` starts)."""
-    given = dict(save_dir=save_dir, save_path=save_path, recording_stream=recording_stream, viewer=viewer)
-    named = sorted(k for k, v in given.items() if v is not None)
-    if len(named) > 1:
-        raise ValueError(
-            f"give at most one output; got {named}: save_dir (folder of .rrd snippets), save_path (one .rrd), "
-            "recording_stream (your stream), or viewer ('spawn' / gRPC URL)"
-        )
-    for name in ("save_dir", "save_path"):
-        value = given[name]
-        if value is not None and not isinstance(value, (str, os.PathLike)):
-            raise TypeError(f"`{name}` must be a str or os.PathLike, got {type(value).__name__}: {value!r}")
-    if recording_stream is not None and not isinstance(recording_stream, rr.RecordingStream):
-        raise TypeError(f"`recording_stream` must be a rerun.RecordingStream, got {type(recording_stream).__name__}")
-    if viewer is not None and not (
-        isinstance(viewer, str) and (viewer == "spawn" or viewer.startswith(("rerun+http://", "rerun+https://")))
-    ):
-        raise ValueError(
-            f"`viewer` must be 'spawn' or a gRPC URL like 'rerun+http://127.0.0.1:9876/proxy', got {viewer!r}"
-        )
-    if keep_last is not None:
-        if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1:
-            raise ValueError(f"`keep_last` must be None (keep all) or an int >= 1, got {keep_last!r}")
-        if named and save_dir is None:  # (none given: the default may be a folder, checked when learn() starts)
-            raise ValueError("`keep_last` only applies to `save_dir` (a folder of one .rrd per snippet)")
-    return given
 
 
 def _find_isaac_env(env: VecEnv) -> Any:

@@ -33,3 +33,34 @@ def rsl_rl_ppo_cfg(seed: int = 0, max_iterations: int = 30, num_steps_per_env: i
         "actor": {**mlp, "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 1.0}},
         "critic": mlp,
     }
+
+
+def skrl_ppo_cfg(seed: int = 0, timesteps: int = 960, rollouts: int = 16) -> dict[str, Any]:
+    """A skrl ``Runner`` PPO configuration, in the shape of Isaac Lab's ``skrl_ppo_cfg.yaml`` files."""
+    net = [{"name": "net", "input": "OBSERVATIONS", "layers": [64, 64], "activations": "elu"}]
+    return {
+        "seed": seed,
+        "models": {
+            "separate": False,
+            "policy": {
+                "class": "GaussianMixin",
+                "clip_actions": False,
+                "initial_log_std": 0.0,
+                "network": net,
+                "output": "ACTIONS",
+            },
+            "value": {"class": "DeterministicMixin", "network": [dict(n) for n in net], "output": "ONE"},
+        },
+        "memory": {"class": "RandomMemory", "memory_size": -1},
+        "agent": {
+            "class": "PPO",
+            "rollouts": rollouts,
+            "learning_epochs": 4,
+            "mini_batches": 2,
+            "learning_rate": 1e-3,
+            "observation_preprocessor": "RunningStandardScaler",
+            "value_preprocessor": "RunningStandardScaler",
+            "experiment": {"directory": "runs/skrl", "write_interval": rollouts, "checkpoint_interval": 0},
+        },
+        "trainer": {"class": "SequentialTrainer", "timesteps": timesteps},
+    }
