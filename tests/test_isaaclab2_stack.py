@@ -393,13 +393,6 @@ def rsl_rl_is_3x() -> bool:
     return importlib.util.find_spec("rsl_rl") is not None and version("rsl-rl-lib").startswith("3.")
 
 
-@pytest.mark.xfail(
-    rsl_rl_is_3x(),
-    raises=AttributeError,
-    strict=True,
-    reason="isaac_rerun.integrations.rsl_rl hooks runner.logger (rsl_rl >= 5); Isaac Lab 2.3 pins rsl-rl-lib 3.0.1, "
-    "whose OnPolicyRunner logs through runner.log() / runner.writer",
-)
 def test_rsl_rl_runner_on_the_2x_scene(tmp_path):
     pytest.importorskip("rsl_rl")
     rsl = integration("rsl_rl")
@@ -479,3 +472,8 @@ def test_rsl_rl_runner_on_the_2x_scene(tmp_path):
     for p in snippets:
         verify(p)
         assert check_frames_against_simulator(p, base, [0]) >= len(ASSET_OF)
+    # rsl_rl's per-iteration scalars (rsl_rl 3: runner.log + runner.writer; rsl_rl 5: Logger) reach the metrics file
+    metrics = read_rrd(tmp_path / "logs" / "rerun" / "rl-rerun-metrics.rrd")
+    loss = [p for p in metrics if p.startswith("/train/Loss/")]
+    assert loss, sorted(metrics)
+    assert sorted(set(metrics[loss[0]].timeline("iteration", metrics[loss[0]].sorted_by("iteration")))) == [0, 1, 2]
