@@ -6,24 +6,7 @@
 # only when the lock file or pyproject.toml changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-LOCK=requirements/py311-isaaclab2.txt
-VENV=.venv-il2
-PY=${PYTHON311:-python3.11}
-if command -v pyenv >/dev/null 2>&1 && [ -z "${PYTHON311:-}" ]; then
-  # pyenv may have 3.11 installed but not active: select it for this script
-  v=$(pyenv versions --bare 2>/dev/null | grep -E '^3.11\.[0-9]+$' | sort -V | tail -n 1 || true)
-  if [ -n "$v" ]; then export PYENV_VERSION=$v; fi
-fi
-stamp="$VENV/.lock-$(sha256sum "$LOCK" pyproject.toml | sha256sum | cut -c1-16)"
-if [ ! -f "$stamp" ]; then
-  echo "test-isaaclab2-stack: creating $VENV (Python 3.11, the Isaac Lab 2.3 stack from $LOCK)" >&2
-  rm -rf "$VENV"
-  "$PY" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q -r "$LOCK"
-  "$VENV/bin/python" -m pip install -q --no-deps -e .
-  touch "$stamp"
-fi
-"$VENV/bin/python" -c "import sys; assert sys.version_info[:2] == (3, 11), sys.version"
+source scripts/venv.sh
+ensure_venv .venv-il2 requirements/py311-isaaclab2.txt 3.11
 # ISAAC_RERUN_STACK lets tests/test_isaaclab2_stack.py check that the installed versions are the locked stack's
-ISAAC_RERUN_STACK=isaaclab2 "$VENV/bin/python" -m pytest -p no:dash -m "not isaaclab" "$@"
+ISAAC_RERUN_STACK=isaaclab2 .venv-il2/bin/python -m pytest -p no:dash -m "not isaaclab" "$@"
