@@ -6,7 +6,8 @@ An integration (the Gymnasium wrapper, the SB3 callback, the skrl trainer hooks,
 1. :meth:`Recorder.begin` once the env has been reset (episode 0 of the tracked env starts);
 2. :meth:`Recorder.after_step` after every vector ``env.step()`` with that step's done flags (and, optionally,
    rewards, actions and the framework's global counter);
-3. :meth:`Recorder.close` when training ends or fails: the open snippet is finished and its file complete.
+3. :meth:`Recorder.close` when training ends or fails: the open snippet is finished and its file complete (a recorder
+   never closed is closed at interpreter exit; a killed process loses the frames buffered since the last flush).
 
 Counters
 --------
@@ -40,8 +41,10 @@ Frames are buffered and sent with ``send_columns``, one call per entity per flus
 
 from __future__ import annotations
 
+import atexit
 import time
 import warnings
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -202,6 +205,12 @@ class Recorder:
         self._flag_views: list[tuple[Any, tuple[int, int], np.ndarray] | None] = [None, None]
         if reset_hook_target is not None:
             self._install_reset_hook(reset_hook_target)
+        # A recorder that is never closed (no `with` / `close()` around a loop that raised) still finishes its open
+        # snippet at interpreter exit: without this, Rerun's own exit hook writes the file's footer but the frames
+        # buffered since the last flush are lost (tests/test_reliability.py). A weak reference, so the hook does not
+        # keep the recorder alive; it runs before Rerun's exit hook (registered at import, atexit runs LIFO).
+        self._close_at_exit = _close_at_exit(weakref.ref(self))
+        atexit.register(self._close_at_exit)
 
     # ------------------------------------------------------------------ public API
     @property
@@ -371,11 +380,16 @@ class Recorder:
         if self._closed:
             return
         self._closed = True
+        atexit.unregister(self._close_at_exit)
         try:
             self.stop()
         finally:
             self._remove_reset_hook()
-            self.output.close()
+            try:
+                self.output.close()
+            except Exception as exc:  # e.g. a viewer's gRPC server went away: its final flush raises
+                # same key as a failed finish: one warning for one fault (the snippets' finish fails the same way)
+                self._warn("finish", f"isaac_rerun: could not close the output cleanly ({exc!r})")
 
     def _flag(self, flags: Any, slot: int) -> bool:
         """The tracked env's flag in a per-env array.
@@ -556,6 +570,17 @@ class Recorder:
         if key not in self._warned:
             self._warned.add(key)
             warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+def _close_at_exit(ref: weakref.ReferenceType[Recorder]) -> Callable[[], None]:
+    """An exit hook that closes the recorder behind ``ref`` if it still exists."""
+
+    def close() -> None:
+        recorder = ref()
+        if recorder is not None:
+            recorder.close()
+
+    return close
 
 
 def _rows(x: Any, host_ids: np.ndarray, dev_ids: dict[str, Any]) -> np.ndarray:
