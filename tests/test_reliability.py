@@ -62,11 +62,11 @@ def verify(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(RERUN), "rrd", "verify", str(path)], capture_output=True, text=True, timeout=60)
 
 
-def frames_in(path: Path) -> list[int]:
-    """The ``frame`` index of every row of the first logged env's ball, read back from the file."""
+def frames_in(path: Path, entity: str = ENTITY) -> list[int]:
+    """The ``frame`` index of every row of one body (default: the stand-in's first logged ball), read back."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # 0.41 warns that a file without footer is read by a whole-file scan
-        ent = read_rrd(path)[ENTITY]
+        ent = read_rrd(path)[entity]
     return [int(f) for f in ent.timeline("frame", ent.sorted_by("frame"))]
 
 
@@ -245,6 +245,45 @@ def test_output_folder_replaced_by_a_file_mid_run_warns_once_and_training_goes_o
     assert env.recorder.step_id == 51
     assert [s.name for s in env.recorder.finished] == ["rl-rerun-step-0", "rl-rerun-step-5", "rl-rerun-step-10"]
     assert out.read_text() == "not a folder"
+
+
+@contextlib.contextmanager
+def tiny_filesystem(path: Path, size: str = "128k"):
+    """A real filesystem of ``size`` bytes at ``path`` (tmpfs; needs root and a kernel that allows the mount)."""
+    path.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {res.stderr.decode(errors='replace').strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+@needs_proc
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tiny filesystem needs root")
+def test_disk_full_training_goes_on_with_a_clear_warning(tmp_path):
+    """The output disk fills up (a 128 kB tmpfs): Rerun's file writer fails in its own thread; training goes on,
+    isaac_rerun warns about the failed recording once per kind of fault (not per snippet), memory stays bounded."""
+    with tiny_filesystem(tmp_path / "disk") as disk:
+        base, inner = standin_env()
+        env = LogRerun(inner, save_dir=disk / "out", step_trigger=lambda s: s % 5 == 0, recording_length=5)
+        env.reset()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            step(env, base, 60)  # fills the disk
+            rss0 = vm_status("VmRSS")
+            step(env, base, 240)  # 48 more snippets on a full disk
+            rss1 = vm_status("VmRSS")
+            env.close()
+        assert os.statvfs(disk).f_bavail == 0, "the disk must really be full for this test to mean anything"
+        ours = [
+            str(w.message) for w in caught if issubclass(w.category, RuntimeWarning) and "isaac_rerun" in str(w.message)
+        ]
+        assert 1 <= len(ours) <= 3, ours  # one per kind of failure (finish / open / visuals), never one per snippet
+        assert any("could not" in m for m in ours)
+        assert env.recorder.step_id == 299
+        assert (rss1 - rss0) / 1024 < 20, f"RSS grew {(rss1 - rss0) / 1024:.1f} MB on a full disk"
 
 
 def _free_port() -> int:
@@ -447,3 +486,56 @@ def test_bad_input_raises_at_construction_naming_the_argument_and_writes_nothing
     assert names in str(info.value), str(info.value)
     assert not out.exists(), f"{case}: wrote {sorted(out.rglob('*'))}"
     assert not list(tmp_path.rglob("*.rrd"))
+
+
+@needs_proc
+@pytest.mark.slow
+def test_soak_real_training_many_snippets_every_file_valid_memory_flat(make_testbed_env, tmp_path):
+    """rsl_rl PPO trains on the real Isaac Lab test bed while a 10-frame snippet of env 0 starts at every episode and
+    every 40th step: ``ISAAC_RERUN_SOAK_ITERATIONS`` iterations (default 12, the short CI version). Every file
+    verifies, and RSS is flat from the first to the second half of the run."""
+    pytest.importorskip("rsl_rl")
+    from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
+    from rsl_rl.runners import OnPolicyRunner
+
+    from isaac_rerun.integrations.rsl_rl import RerunRunnerMixin
+    from isaac_rerun.testbed.agents import rsl_rl_ppo_cfg
+
+    class RecordingRunner(RerunRunnerMixin, OnPolicyRunner):
+        pass
+
+    iterations = int(os.environ.get("ISAAC_RERUN_SOAK_ITERATIONS", "12"))
+    env = make_testbed_env(num_envs=8, episode_length_s=0.5)  # 30-step episodes
+    out = tmp_path / "out"
+    rss: list[int] = []
+
+    def every_40th_step(step_id: int) -> bool:  # also samples the memory while training runs
+        if step_id % 40 == 0:
+            rss.append(vm_status("VmRSS"))
+            return True
+        return False
+
+    rerun = {
+        "episode_trigger": lambda e: True,
+        "step_trigger": every_40th_step,
+        "recording_length": 10,
+        "save_dir": str(out),
+    }
+    cfg = rsl_rl_ppo_cfg(max_iterations=iterations)
+    runner = RecordingRunner(RslRlVecEnvWrapper(env), cfg, None, "cpu", rerun=rerun)
+    runner.learn(num_learning_iterations=iterations)
+    files = sorted(out.glob("rl-rerun-*.rrd"))
+    snippets = [f for f in files if "metrics" not in f.name]
+    steps = iterations * cfg["num_steps_per_env"]
+    assert len(snippets) >= steps // 40 + steps // 30 // 2, len(snippets)  # step snippets + most episodes
+    for path in snippets[:: max(1, len(snippets) // 8)]:
+        frames = frames_in(path, "/World/envs/env_0/Robot/pole")  # a new trigger may cut a snippet short
+        assert frames == list(range(len(frames))) and 1 <= len(frames) <= 10, (path.name, frames)
+    if RERUN.exists():
+        res = subprocess.run(
+            [str(RERUN), "rrd", "verify", *map(str, files)], capture_output=True, text=True, timeout=300
+        )
+        assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    half = len(rss) // 2
+    growth_mb = (max(rss[half:]) - max(rss[:half])) / 1024
+    assert growth_mb < 30, f"RSS grew {growth_mb:.1f} MB from the first to the second half of training"
