@@ -14,7 +14,7 @@ import argparse
 import time
 from pathlib import Path
 
-from isaac_rerun.testbed.cli import logged_envs, make_task_env, task_parser
+from isaac_rerun.testbed.cli import logged_envs, make_task_env, print_recordings, task_parser
 
 
 def parse_args() -> argparse.Namespace:
@@ -56,10 +56,7 @@ def main() -> None:
     finally:
         env.close()
     files = sorted(Path(args.rerun_dir).glob("random-policy-*.rrd"))
-    print(f"\nwrote {len(files)} recordings to {Path(args.rerun_dir).resolve()}:")
-    for f in files:
-        print(f"  {f}")
-    print(f"\nopen them with:  .venv/bin/rerun {args.rerun_dir}/*.rrd")
+    print_recordings(Path(args.rerun_dir).resolve(), files)
 
 
 if __name__ == "__main__":

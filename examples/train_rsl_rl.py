@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from isaac_rerun.testbed.cli import logged_envs, make_task_env, task_parser
+from isaac_rerun.testbed.cli import logged_envs, make_task_env, print_recordings, task_parser
 
 
 def parse_args() -> argparse.Namespace:
@@ -93,12 +93,7 @@ def main() -> None:
     files = [s.path for s in recorder.finished if s.path is not None]
     metrics = getattr(recorder.output, "metrics_path", None)
     where = files[0].parent if files else Path(args.rerun_dir or log_dir / "rerun").resolve()
-    print(f"\nwrote {len(files)} recordings to {where}:")
-    for f in files:
-        print(f"  {f.name}")
-    if metrics is not None:
-        print(f"training curves (on the `iteration` timeline): {metrics}")
-    print(f"\nopen them with:  .venv/bin/rerun {where}/*.rrd")
+    print_recordings(where, files, [metrics] if metrics is not None else [], "on the `iteration` timeline")
     print(f"rsl_rl's own logs: tensorboard --logdir {log_dir}")
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from isaac_rerun.testbed.cli import logged_envs, make_task_env, task_parser
+from isaac_rerun.testbed.cli import logged_envs, make_task_env, print_recordings, task_parser
 
 
 def parse_args() -> argparse.Namespace:
@@ -64,12 +64,7 @@ def main() -> None:
     finally:
         env.close()
     files = recording.paths
-    print(f"\nwrote {len(files)} recordings to {Path(args.rerun_dir).resolve()}:")
-    for f in files:
-        print(f"  {f}")
-    for f in recording.metrics_paths:
-        print(f"training curves (SB3's logger): {f}")
-    print(f"\nopen them with:  .venv/bin/rerun {args.rerun_dir}/*.rrd")
+    print_recordings(Path(args.rerun_dir).resolve(), files, recording.metrics_paths, "SB3's logger")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from isaac_rerun.testbed.cli import logged_envs, make_task_env, task_parser
+from isaac_rerun.testbed.cli import logged_envs, make_task_env, print_recordings, task_parser
 
 
 def parse_args() -> argparse.Namespace:
@@ -73,12 +73,8 @@ def main() -> None:
     finally:
         env.close()
     files = recording.paths
-    print(f"\nwrote {len(files)} recordings to {Path(args.rerun_dir).resolve()}:")
-    for f in files:
-        print(f"  {f}")
-    if recording.metrics_path is not None:
-        print(f"training curves (skrl's TensorBoard scalars): {recording.metrics_path}")
-    print(f"\nopen them with:  .venv/bin/rerun {args.rerun_dir}/*.rrd")
+    metrics = [recording.metrics_path] if recording.metrics_path is not None else []
+    print_recordings(Path(args.rerun_dir).resolve(), files, metrics, "skrl's TensorBoard scalars")
 
 
 if __name__ == "__main__":

@@ -64,3 +64,13 @@ def _close_with(env: Any, stack: contextlib.ExitStack) -> None:
             stack.close()
 
     env.close = close_both
+
+
+def print_recordings(folder: Any, files: list[Any], metrics: list[Any] | None = None, curves: str = "") -> None:
+    """The examples' closing lines: the snippet files written, the training-curves files, how to open them."""
+    print(f"\nwrote {len(files)} recordings to {folder}:")
+    for f in files:
+        print(f"  {f}")
+    for m in metrics or []:
+        print(f"training curves{f' ({curves})' if curves else ''}: {m}")
+    print(f"\nopen them with:  .venv/bin/rerun {folder}/*.rrd")
