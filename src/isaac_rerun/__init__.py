@@ -13,7 +13,7 @@ Integrations live in :mod:`isaac_rerun.integrations`: ``LogRerun`` (Gymnasium), 
 from isaac_rerun.integrations.gymnasium import LogRerun
 from isaac_rerun.outputs import FolderOutput, Output, StreamOutput, ViewerOutput
 from isaac_rerun.recorder import Recorder
-from isaac_rerun.scene import IsaacLabRerunLogger, IsaacLabScene
+from isaac_rerun.scene import IsaacLabRerunLogger, IsaacLabScene, SceneLogCfg
 from isaac_rerun.triggers import capped_cubic_video_schedule, every_n
 
 __version__ = "0.1.0"
@@ -25,6 +25,7 @@ __all__ = [
     "LogRerun",
     "Output",
     "Recorder",
+    "SceneLogCfg",
     "StreamOutput",
     "ViewerOutput",
     "__version__",

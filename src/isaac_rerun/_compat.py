@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import rerun as rr
+import rerun.blueprint as rrb
 
 _cleanup: Callable[[], None] | None
 try:  # the clean-up for rerun-io/rerun#2116 (dropped streams keep their threads), from rerun-sdk 0.24 on
@@ -59,6 +60,17 @@ def quaternion(xyzw: Any) -> Any:
     mode). Typed ``Any``: Rerun annotates the argument as ``Quaternion`` but converts any xyzw array-like.
     """
     return np.asarray(xyzw, dtype=np.float32).reshape(4)
+
+
+def spatial3d_view(name: str, origin: str, eye: tuple[Any, Any] | None, overrides: dict[str, Any]) -> Any:
+    """A 3D view, framed by ``eye`` = (position, look target) where the blueprint API has eye controls (0.24+),
+    with per-entity ``overrides`` (e.g. visible time ranges) where it takes them."""
+    kwargs: dict[str, Any] = {"name": name, "origin": origin}
+    if eye is not None and hasattr(rrb, "EyeControls3D"):
+        kwargs["eye_controls"] = rrb.EyeControls3D(position=eye[0], look_target=eye[1], eye_up=(0.0, 0.0, 1.0))
+    if overrides:
+        kwargs["overrides"] = overrides
+    return rrb.Spatial3DView(**kwargs)
 
 
 def connect_grpc(stream: rr.RecordingStream, url: str) -> None:

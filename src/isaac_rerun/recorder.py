@@ -45,7 +45,7 @@ import atexit
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,11 +69,39 @@ SCALARS_ROOT = "/scalars"
 METRICS_ROOT = "/train"
 
 
-def default_blueprint(scene_origin: str = "/World") -> rrb.Blueprint:
-    """The layout sent with each recording: the 3D scene beside the per-env scalar plots."""
+def default_blueprint(
+    scene_origin: str = "/World",
+    *,
+    eye: tuple[Any, Any] | None = None,
+    trails: Sequence[str] = (),
+    frame_timeline: str = "frame",
+) -> rrb.Blueprint:
+    """The layout sent with each recording: the 3D scene beside the per-env scalar plots.
+
+    Parameters
+    ----------
+    scene_origin:
+        Origin entity of the 3D view.
+    eye:
+        ``(position, look_target)`` of the 3D view's camera (ignored by rerun-sdk < 0.24, which cannot set it).
+    trails:
+        Trail entities: each shows every segment logged from the start of ``frame_timeline`` up to the time cursor.
+    frame_timeline:
+        The snippet's frame timeline (the trails' visible time range is on it).
+    """
+    overrides: dict[str, Any] = {}
+    if trails:
+        since_start = rrb.VisibleTimeRanges(
+            rrb.VisibleTimeRange(
+                frame_timeline,
+                start=rrb.TimeRangeBoundary.infinite(),
+                end=rrb.TimeRangeBoundary.cursor_relative(),
+            )
+        )
+        overrides = {path: since_start for path in trails}
     return rrb.Blueprint(
         rrb.Horizontal(
-            rrb.Spatial3DView(name="scene", origin=scene_origin),
+            _compat.spatial3d_view("scene", scene_origin, eye, overrides),
             rrb.TimeSeriesView(name="scalars", origin=SCALARS_ROOT),
             column_shares=[3, 2],
         ),
@@ -105,8 +133,10 @@ class _Snippet:
     rewards: list[np.ndarray | None] = field(default_factory=list)
     actions: list[np.ndarray | None] = field(default_factory=list)
     episodes: list[_Episode] = field(default_factory=list)
+    jumps: list[np.ndarray | None] = field(default_factory=list)  # per logged env: a reset since the previous frame
     last_flush: float = field(default_factory=time.monotonic)
     failed: bool = False
+    trail_prev: np.ndarray | None = None  # (trails, 3): last trail point sent (None: the snippet's first frame)
 
 
 class Recorder:
@@ -182,7 +212,7 @@ class Recorder:
         self.verbose = verbose
         self.logged_envs = scene.logged_envs
         self.tracked_env = self.logged_envs[0]
-        self.blueprint = default_blueprint()
+        self.blueprint: rrb.Blueprint | None = None  # None: default_blueprint framed on the scene at each start
 
         self.step_id = -1
         self.episode_id = -1
@@ -203,6 +233,7 @@ class Recorder:
         self._metrics_blueprint_sent = False
         self._pose_columns = _compat.PoseColumns()
         self._flag_views: list[tuple[Any, tuple[int, int], np.ndarray] | None] = [None, None]
+        self._jump = np.ones(len(self.logged_envs), dtype=bool)  # a logged env reset since the last captured frame
         if reset_hook_target is not None:
             self._install_reset_hook(reset_hook_target)
         # A recorder that is never closed (no `with` / `close()` around a loop that raised) still finishes its open
@@ -238,6 +269,7 @@ class Recorder:
         self._ep_return[:] = 0
         self._ep_length[:] = 0
         self._ep_seen_start[:] = self.snippet is not None
+        self._jump[:] = True  # every env was reset
         if self.snippet is not None:
             self._capture(self.scene.gather(), rewards=None, actions=None, advance=False)
 
@@ -351,7 +383,14 @@ class Recorder:
         self._ep_seen_start[:] = False
         try:
             if not sink.static_logged:
-                _compat.send_blueprint(sink.stream, self.blueprint, self.output.application_id)
+                blueprint = self.blueprint
+                if blueprint is None:
+                    blueprint = default_blueprint(
+                        eye=self.scene.view_eye(self.scene.gather()),
+                        trails=self.scene.trail_entities,
+                        frame_timeline=sink.frame_timeline,
+                    )
+                _compat.send_blueprint(sink.stream, blueprint, self.output.application_id)
                 self.scene.log_static(sink.stream)
                 sink.static_logged = True
         except Exception as exc:
@@ -436,6 +475,8 @@ class Recorder:
         s.poses.append(poses)
         s.rewards.append(rewards)
         s.actions.append(actions)
+        s.jumps.append(self._jump.copy() if self._jump.any() else None)
+        self._jump[:] = False if dones is None else dones
         s.frames += 1
         if dones is not None and dones.any():
             for j in np.nonzero(dones)[0]:
@@ -459,7 +500,7 @@ class Recorder:
             s.failed = True
             self._warn("send", f"isaac_rerun: recording {s.sink.name!r} failed ({exc!r}); it stops here")
         s.frame_idx, s.sim_time, s.env_step, s.global_step = [], [], [], []
-        s.poses, s.rewards, s.actions, s.episodes = [], [], [], []
+        s.poses, s.rewards, s.actions, s.episodes, s.jumps = [], [], [], [], []
         s.last_flush = time.monotonic()
 
     def _send(self, s: _Snippet, n: int) -> None:
@@ -480,7 +521,10 @@ class Recorder:
             return cols
 
         indexes = time_columns()
-        poses = self.scene.to_entity_frame(np.stack(s.poses))  # (n, rows, 7)
+        world = np.stack(s.poses)  # (n, rows, 7)
+        if len(self.scene.trail_rows):
+            self._send_trails(s, world[:, self.scene.trail_rows, 0:3], time_columns)
+        poses = self.scene.to_entity_frame(world)
         pos = np.ascontiguousarray(poses[..., 0:3].transpose(1, 0, 2))
         quat = np.ascontiguousarray(poses[..., 3:7].transpose(1, 0, 2))
         for r, entity in enumerate(self.scene.entity_paths):
@@ -512,6 +556,29 @@ class Recorder:
                 stream.send_columns(
                     f"{SCALARS_ROOT}/env_{env}/{metric}", indexes=sub, columns=rr.Scalars.columns(scalars=values)
                 )
+
+    def _send_trails(self, s: _Snippet, points: np.ndarray, time_columns: Callable[[Any], list[rr.TimeColumn]]) -> None:
+        """One line segment per trail and frame, from the previous frame's point, none across a reset."""
+        n = points.shape[0]
+        prev = np.concatenate([s.trail_prev[None] if s.trail_prev is not None else points[:1], points[:-1]])
+        jumped = np.zeros((n, len(self.logged_envs)), dtype=bool)
+        for i, jump in enumerate(s.jumps):
+            if jump is not None:
+                jumped[i] = jump
+        if s.trail_prev is None:
+            jumped[0] = True
+        s.trail_prev = points[-1].copy()
+        for t, entity in enumerate(self.scene.trail_entities):
+            rows = np.nonzero(~jumped[:, self.scene.trail_envs[t]])[0]
+            if len(rows) == 0:
+                continue
+            segments = np.stack([prev[rows, t], points[rows, t]], axis=1)  # (m, 2, 3)
+            stream = s.sink.stream
+            stream.send_columns(
+                entity,
+                indexes=time_columns(rows),
+                columns=rr.LineStrips3D.columns(strips=segments).partition([1] * len(rows)),
+            )
 
     # ------------------------------------------------------------------ terminal frames
     def _install_reset_hook(self, env: Any) -> None:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ import rerun as rr
 
 from isaac_rerun import _compat, usd_visuals
 
-__all__ = ["IsaacLabRerunLogger", "IsaacLabScene", "validate_logged_envs"]
+__all__ = ["IsaacLabRerunLogger", "IsaacLabScene", "SceneLogCfg", "validate_logged_envs"]
 
 # the env namespace in asset prim paths: "/World/envs/env_.*" (Isaac Lab 2.x) or "/World/envs/env_[^/]+" (3.x)
 _ENV_PATTERN = re.compile(r"^(?P<head>.*/env_)(?:\.\*|\[\^/\]\+|\.\+|\\d\+)(?P<tail>(?:/.*)?)$")
@@ -60,6 +60,77 @@ def validate_logged_envs(logged_envs: object, num_envs: int) -> list[int]:
     return ids
 
 
+ENV_LAYOUTS = ("world", "origin")
+TRAILS_ROOT = "/World/trails"
+TRAIL_RADIUS = 0.01  # metres
+# one colour per logged env (by its position in logged_envs): Rerun's own categorical palette order
+_TRAIL_COLORS = [(255, 127, 14), (31, 119, 180), (44, 160, 44), (214, 39, 40), (148, 103, 189), (23, 190, 207)]
+
+
+@dataclass(frozen=True)
+class SceneLogCfg:
+    """What the scene logger draws besides each body's visuals and pose.
+
+    Every integration takes one as ``scene_log_cfg=`` (a :class:`SceneLogCfg` or a dict of its fields).
+
+    Parameters
+    ----------
+    env_layout:
+        ``"world"`` (default): the logged envs appear where they are in the world (at their env origins), so they
+        line up with the terrain and global prims. ``"origin"``: each logged env is drawn at the world origin (its
+        own ``scene.env_origins`` row subtracted, read every frame, so terrain-curriculum moves are followed) for
+        side-by-side comparison; global prims and global assets are shifted by the tracked env's origin (the first
+        of ``logged_envs``), so they line up with the tracked env only.
+    global_prims:
+        Log the visible prims outside ``/World/envs`` (ground plane, generated terrain, static props) once per
+        recording, as static data.
+    trails:
+        Draw the path each body takes as a line that grows with time (a segment per frame, shown from the snippet's
+        start up to the time cursor; broken where the env resets). ``True``: the root body of each logged
+        articulation. A sequence of body names (regular expressions, matched in full like Isaac Lab's
+        ``find_bodies``): those bodies of every asset, roots included only if named. ``False``: none.
+    """
+
+    env_layout: str = "world"
+    global_prims: bool = True
+    trails: bool | tuple[str, ...] = False
+
+    def __post_init__(self) -> None:
+        if self.env_layout not in ENV_LAYOUTS:
+            raise ValueError(f"`env_layout` must be one of {ENV_LAYOUTS}, got {self.env_layout!r}")
+        if not isinstance(self.global_prims, bool):
+            raise TypeError(f"`global_prims` must be a bool, got {self.global_prims!r}")
+        trails = self.trails
+        if not isinstance(trails, bool):
+            if isinstance(trails, str) or not isinstance(trails, (list, tuple)) or not trails:
+                raise TypeError(
+                    f"`trails` must be a bool or a non-empty list of body names (regular expressions), got {trails!r}"
+                )
+            for name in trails:
+                if not isinstance(name, str) or not name:
+                    raise TypeError(f"`trails` must hold non-empty strings (body name patterns), got {name!r}")
+                try:
+                    re.compile(name)
+                except re.error as exc:
+                    raise ValueError(f"`trails`: {name!r} is not a valid regular expression ({exc})") from None
+            object.__setattr__(self, "trails", tuple(trails))
+
+    @classmethod
+    def coerce(cls, value: SceneLogCfg | Mapping[str, Any] | None, name: str = "scene_log_cfg") -> SceneLogCfg:
+        """``value`` as a :class:`SceneLogCfg`: None → the defaults, a dict → its fields (unknown keys are an error)."""
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, Mapping):
+            known = {f.name for f in fields(cls)}
+            unknown = sorted(set(value) - known)
+            if unknown:
+                raise ValueError(f"`{name}` has unknown keys {unknown}; valid keys are {sorted(known)}")
+            return cls(**value)
+        raise TypeError(f"`{name}` must be a SceneLogCfg, a dict of its fields or None, got {type(value).__name__}")
+
+
 @dataclass
 class _Asset:
     name: str
@@ -75,6 +146,10 @@ class _Body:
     entity: str  # entity path (= USD prim path of this body in this env)
     source_prim: str  # prim to read the visuals from (the env's own prim, or env_0's under replicated physics)
     parent: int  # row index of the nearest logged ancestor body in the same env, -1 if none
+    name: str = ""  # the asset's name for this body (Isaac Lab's body_names / object name)
+    env: int = -1  # the env it belongs to; -1 for a global asset
+    root: bool = False  # the root body of an articulation
+    kind: str = ""  # "articulations", "rigid_objects" or "rigid_object_collections"
 
 
 class IsaacLabScene:
@@ -89,9 +164,19 @@ class IsaacLabScene:
     quaternion_order:
         ``"auto"`` (xyzw for Isaac Lab 3.x ``ProxyArray`` data, wxyz for 2.x ``torch.Tensor`` data), ``"xyzw"`` or
         ``"wxyz"``.
+    cfg:
+        What is drawn besides the bodies (:class:`SceneLogCfg`, a dict of its fields, or None for the defaults).
     """
 
-    def __init__(self, scene: Any, logged_envs: int | Sequence[int] = 0, *, quaternion_order: str = "auto"):
+    def __init__(
+        self,
+        scene: Any,
+        logged_envs: int | Sequence[int] = 0,
+        *,
+        quaternion_order: str = "auto",
+        cfg: SceneLogCfg | Mapping[str, Any] | None = None,
+    ):
+        self.cfg = SceneLogCfg.coerce(cfg, "cfg")
         if quaternion_order not in ("auto", "xyzw", "wxyz"):
             raise ValueError(f"`quaternion_order` must be 'auto', 'xyzw' or 'wxyz', got {quaternion_order!r}")
         for attr in ("articulations", "rigid_objects", "num_envs"):
@@ -133,6 +218,13 @@ class IsaacLabScene:
         contiguous = ids == list(range(ids[0], ids[0] + len(ids)))
         self._env_sel: slice | np.ndarray = slice(ids[0], ids[0] + len(ids)) if contiguous else np.asarray(ids)
         self._views: list[tuple[Any, np.ndarray] | None] = [None] * len(self._assets)
+        # env layout "origin": the logged env (position in logged_envs) whose origin each row subtracts
+        self._row_env = np.array(
+            [self.logged_envs.index(b.env) if b.env >= 0 else 0 for b in self.bodies], dtype=np.int64
+        )
+        self._origins_view: tuple[Any, np.ndarray] | None = None
+        self.trail_rows, self.trail_entities = self._select_trails()
+        self.trail_envs = self._row_env[self.trail_rows]
 
     # ------------------------------------------------------------------ layout
     def _add_asset(self, kind: str, name: str, asset: Any, quaternion_order: str) -> None:
@@ -163,7 +255,8 @@ class IsaacLabScene:
                     entity, source = self._body_paths(
                         pattern[b] if len(pattern) > 1 else pattern[0], e, body_name, kind
                     )
-                    self.bodies.append(_Body(entity, source, -1))
+                    is_root = kind == "articulations" and b == 0
+                    self.bodies.append(_Body(entity, source, -1, body_name, e, is_root, kind))
             return
         # a global asset (not cloned per env): every instance is logged, at the prims its pattern matches
         for i in range(shape[0]):
@@ -173,7 +266,8 @@ class IsaacLabScene:
                 root = matches[i] if i < len(matches) else f"{pat if not matches else matches[0]}_{i}"
                 root = re.sub(r"[^A-Za-z0-9_/\-]", "_", root)
                 rel = self._find_body_rel(root, body_name) if kind == "articulations" else ""
-                self.bodies.append(_Body(_join(root, rel), _join(root, rel), -1))
+                path = _join(root, rel)
+                self.bodies.append(_Body(path, path, -1, body_name, -1, kind == "articulations" and b == 0, kind))
 
     def _env_path(self, pattern: str, env: int) -> str | None:
         """``pattern`` (an asset's prim-path regex) resolved in env ``env``; None if it is not per env."""
@@ -235,6 +329,23 @@ class IsaacLabScene:
                     b.parent = index[path]
                     break
 
+    def _select_trails(self) -> tuple[np.ndarray, list[str]]:
+        """Rows that get a trail (``cfg.trails``) and the entity path of each trail."""
+        trails = self.cfg.trails
+        if trails is False:
+            rows: list[int] = []
+        elif trails is True:
+            rows = [i for i, b in enumerate(self.bodies) if b.root]
+        else:
+            patterns = [re.compile(p) for p in trails]
+            rows = [i for i, b in enumerate(self.bodies) if any(p.fullmatch(b.name) for p in patterns)]
+        entities = []
+        for i in rows:
+            path = self.bodies[i].entity
+            path = path[len("/World") :] if path.startswith("/World/") else path
+            entities.append(f"{TRAILS_ROOT}{path}")
+        return np.asarray(rows, dtype=np.int64), entities
+
     # ------------------------------------------------------------------ static visuals
     def log_static(self, stream: rr.RecordingStream) -> int:
         """Log every logged body's visuals (and the global prims outside the envs) as static; returns the count."""
@@ -256,16 +367,69 @@ class IsaacLabScene:
                 self._visual_cache[body.source_prim] = visuals
             usd_visuals.log_visuals(stream, body.entity, visuals)
             count += len(visuals)
+        for t, entity in enumerate(self.trail_entities):  # the trails' style; their segments come per frame
+            color = _TRAIL_COLORS[int(self.trail_envs[t]) % len(_TRAIL_COLORS)]
+            stream.log(entity, rr.LineStrips3D.from_fields(radii=[TRAIL_RADIUS], colors=[color]), static=True)
+        if not self.cfg.global_prims:
+            return count
         global_visuals = self._visual_cache.get("<global>")
         if global_visuals is None:
-            global_visuals = usd_visuals.collect_global_visuals(self.stage)
+            global_visuals = usd_visuals.collect_global_visuals(self.stage, envs_root=self._envs_root())
             self._visual_cache["<global>"] = global_visuals
+        if self.cfg.env_layout == "origin":  # shift the world by the tracked env's origin
+            shift = self.env_origins()[0].astype(np.float32)
+            global_visuals = [
+                replace(v, translation=v.translation - shift) if not v.parent_rel_path else v for v in global_visuals
+            ]
         usd_visuals.log_visuals(stream, "", global_visuals)
         return count + len(global_visuals)
 
+    # ------------------------------------------------------------------ env origins and framing
+    def _envs_root(self) -> str:
+        """The prim under which the cloned envs live (``/World/envs``)."""
+        ns = getattr(self.scene, "env_regex_ns", None)
+        if isinstance(ns, str) and "/" in ns.strip("/"):
+            return ns.rsplit("/", 1)[0]
+        return "/World/envs"
+
+    def env_origins(self) -> np.ndarray:
+        """``scene.env_origins`` of the logged envs: an owned ``(len(logged_envs), 3)`` float32 array."""
+        origins = getattr(self.scene, "env_origins", None)
+        if origins is None:
+            return np.zeros((len(self.logged_envs), 3), dtype=np.float32)
+        if hasattr(origins, "torch") and hasattr(origins, "warp"):
+            origins = origins.torch
+        if getattr(origins, "is_cpu", False):
+            view = self._origins_view
+            if view is None or view[0] is not origins:
+                view = self._origins_view = (origins, origins.detach().numpy())
+            return np.asarray(view[1][self.logged_envs], dtype=np.float32)
+        if hasattr(origins, "detach"):
+            return np.asarray(origins[self.logged_envs].detach().to("cpu").numpy(), dtype=np.float32)
+        return np.asarray(origins, dtype=np.float32)[self.logged_envs]
+
+    def view_eye(self, poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A 3D-view eye position and look target that frame the logged envs' bodies in ``poses`` (from :meth:`gather`).
+
+        The target is the centre of the per-env bodies (all bodies if there are none); the eye looks at it from
+        above and to the side, like Isaac Lab's default viewer, far enough back to see them all.
+        """
+        rows = [i for i, b in enumerate(self.bodies) if b.env >= 0] or list(range(self.num_rows))
+        pts = poses[rows, 0:3].astype(np.float64)
+        pts = pts[np.all(np.isfinite(pts), axis=1)]
+        if len(pts) == 0:
+            pts = np.zeros((1, 3))
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        target = (lo + hi) / 2
+        radius = max(float(np.linalg.norm(hi - lo)) / 2, 0.75)
+        direction = np.array([1.0, 1.0, 0.75])
+        eye = target + direction / np.linalg.norm(direction) * (2.2 * radius + 1.0)
+        return eye.astype(np.float32), target.astype(np.float32)
+
     # ------------------------------------------------------------------ poses
     def gather(self) -> np.ndarray:
-        """Poses of every logged body now: an owned ``(num_rows, 7)`` float32 array, xyzw, world frame.
+        """Poses of every logged body now: an owned ``(num_rows, 7)`` float32 array, xyzw, world frame (env origins
+        subtracted with ``env_layout="origin"``).
 
         On the CPU the rows are picked straight from the simulator's memory into a new array (numpy indexing:
         cheaper per asset than torch ops); on a GPU they are selected on the device (``index_select``), joined and
@@ -288,7 +452,7 @@ class IsaacLabScene:
                 n = part.shape[0] * part.shape[1]
                 out[row : row + n] = part.reshape(n, 7)  # a copy: nothing aliases the simulator's buffers
                 row += n
-            return out
+            return self._apply_layout(out)
         import torch
 
         parts = []
@@ -303,7 +467,12 @@ class IsaacLabScene:
                 t = t[..., _XYZW_FROM_WXYZ_LIST]
             parts.append(t.reshape(-1, 7))
         joined = parts[0] if len(parts) == 1 else torch.cat(parts, dim=0)
-        return np.array(joined.detach().to("cpu").numpy(), dtype=np.float32, copy=True)
+        return self._apply_layout(np.array(joined.detach().to("cpu").numpy(), dtype=np.float32, copy=True))
+
+    def _apply_layout(self, poses: np.ndarray) -> np.ndarray:
+        if self.cfg.env_layout == "origin":
+            poses[:, 0:3] -= self.env_origins()[self._row_env]
+        return poses
 
     def to_entity_frame(self, poses: np.ndarray) -> np.ndarray:
         """World poses ``(..., num_rows, 7)`` → poses relative to each row's parent body entity (nested bodies)."""
@@ -375,6 +544,9 @@ class IsaacLabRerunLogger:
         If given, a new stream that saves to this ``.rrd`` file.
     application_id:
         Application id of a stream created for ``save_path``.
+    scene_log_cfg:
+        What is drawn besides the bodies (:class:`SceneLogCfg`); only ``env_layout`` and ``global_prims`` apply here
+        (trails need the recorder's frames).
 
     Examples
     --------
@@ -390,9 +562,10 @@ class IsaacLabRerunLogger:
         recording_stream: rr.RecordingStream | None = None,
         save_path: str | os.PathLike[str] | None = None,
         application_id: str | None = None,
+        scene_log_cfg: SceneLogCfg | Mapping[str, Any] | None = None,
     ):
         self.scene = scene
-        self.layout = IsaacLabScene(scene, logged_envs)
+        self.layout = IsaacLabScene(scene, logged_envs, cfg=scene_log_cfg)
         self.logged_envs = self.layout.logged_envs
         if save_path is not None:
             path = Path(save_path).expanduser().resolve()

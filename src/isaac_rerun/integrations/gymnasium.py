@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, SupportsFloat
 
 import gymnasium as gym
@@ -12,7 +12,7 @@ from gymnasium.core import ActType, ObsType
 
 from isaac_rerun.outputs import resolve_output
 from isaac_rerun.recorder import Recorder
-from isaac_rerun.scene import IsaacLabScene
+from isaac_rerun.scene import IsaacLabScene, SceneLogCfg
 
 __all__ = ["LogRerun", "find_isaac_env", "step_dt_of"]
 
@@ -86,6 +86,9 @@ class LogRerun(
         Log reward and action of each logged env beside the scene (default True).
     flush_every, max_latency_s:
         Batching of the frames sent to Rerun (see :class:`~isaac_rerun.recorder.Recorder`).
+    scene_log_cfg:
+        What is drawn besides the bodies: env layout, global prims, trails (:class:`~isaac_rerun.scene.SceneLogCfg`,
+        or a dict of its fields; None: the defaults).
 
     Raises
     ------
@@ -123,6 +126,7 @@ class LogRerun(
         flush_every: int = 128,
         max_latency_s: float | None = None,
         verbose: int = 0,
+        scene_log_cfg: SceneLogCfg | Mapping[str, Any] | None = None,
     ):
         gym.utils.RecordConstructorArgs.__init__(
             self, episode_trigger=episode_trigger, step_trigger=step_trigger, recording_length=recording_length
@@ -134,7 +138,7 @@ class LogRerun(
         if save_path is not None:
             recording_stream = None  # the seed's precedence: save_path wins over recording_stream
         self.scene = base.scene
-        layout = IsaacLabScene(base.scene, logged_envs)
+        layout = IsaacLabScene(base.scene, logged_envs, cfg=SceneLogCfg.coerce(scene_log_cfg))
         self.recorder = Recorder(
             layout,
             lambda: resolve_output(

@@ -39,7 +39,7 @@ import rerun as rr
 from isaac_rerun.integrations.gymnasium import find_isaac_env, step_dt_of
 from isaac_rerun.outputs import check_name_prefix, resolve_output, warn_once
 from isaac_rerun.recorder import Recorder
-from isaac_rerun.scene import IsaacLabScene, validate_logged_envs
+from isaac_rerun.scene import IsaacLabScene, SceneLogCfg, validate_logged_envs
 from isaac_rerun.triggers import Trigger, validate_recording_length, validate_trigger
 
 if TYPE_CHECKING:
@@ -104,6 +104,9 @@ class RerunCfg:
         Batching of the frames sent to Rerun (see :class:`~isaac_rerun.recorder.Recorder`); None: its defaults.
     verbose:
         1 prints one line per finished snippet.
+    scene_log_cfg:
+        What is drawn besides the bodies: env layout, global prims, trails (:class:`~isaac_rerun.scene.SceneLogCfg`,
+        or a dict of its fields; None: the defaults).
     """
 
     enabled: bool = True
@@ -124,6 +127,7 @@ class RerunCfg:
     flush_every: int | None = None
     max_latency_s: float | None = None
     verbose: int = 0
+    scene_log_cfg: SceneLogCfg | dict[str, Any] | None = None
 
     @classmethod
     def from_value(cls, value: object, argument: str) -> RerunCfg:
@@ -157,6 +161,7 @@ class RerunCfg:
             raise ValueError(f"`record_rank` must be an int >= 0 (a global GPU rank), got {r!r}")
         validate_recording_length(self.recording_length)
         check_name_prefix(self.name_prefix)
+        self.scene_log_cfg = SceneLogCfg.coerce(self.scene_log_cfg)
         self.episode_trigger = _resolve_trigger("episode_trigger", self.episode_trigger)
         self.step_trigger = _resolve_trigger("step_trigger", self.step_trigger)
 
@@ -429,7 +434,7 @@ class RerunRunnerMixin(_RunnerBase):
         application_id = getattr(spec, "id", None) or "isaac_rerun"
         tuning = {} if cfg.flush_every is None else {"flush_every": cfg.flush_every}
         return _IterationRecorder(
-            IsaacLabScene(base.scene, cfg.logged_envs),
+            IsaacLabScene(base.scene, cfg.logged_envs, cfg=cfg.scene_log_cfg),
             lambda: resolve_output(
                 save_dir=save_dir,
                 save_path=cfg.save_path,

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecNormalize
 from isaac_rerun.integrations.gymnasium import find_isaac_env, step_dt_of
 from isaac_rerun.outputs import FolderOutput, Output, Sink, check_name_prefix, resolve_output, validate_output_args
 from isaac_rerun.recorder import Recorder
-from isaac_rerun.scene import IsaacLabScene
+from isaac_rerun.scene import IsaacLabScene, SceneLogCfg
 from isaac_rerun.triggers import Trigger, validate_recording_length, validate_trigger
 
 __all__ = ["RerunCallback"]
@@ -101,6 +101,9 @@ class RerunCallback(BaseCallback):
         Forward what SB3's logger dumps to Rerun (default True). A key recorded with ``exclude="rerun"`` is skipped.
     verbose:
         0: silent, 1: one line per saved recording, 2: also where the recordings go when ``learn()`` starts.
+    scene_log_cfg:
+        What is drawn besides the bodies: env layout, global prims, trails (:class:`~isaac_rerun.scene.SceneLogCfg`,
+        or a dict of its fields; None: the defaults).
 
     Raises
     ------
@@ -149,6 +152,7 @@ class RerunCallback(BaseCallback):
         log_scalars: bool = True,
         log_metrics: bool = True,
         verbose: int = 0,
+        scene_log_cfg: SceneLogCfg | Mapping[str, Any] | None = None,
     ):
         if verbose not in (0, 1, 2):
             raise ValueError(f"`verbose` must be 0, 1 or 2, got {verbose!r}")
@@ -176,6 +180,7 @@ class RerunCallback(BaseCallback):
                 f"{logged_envs!r}"
             )
         self._logged_envs = logged_envs
+        self._scene_log_cfg = SceneLogCfg.coerce(scene_log_cfg)
         for name, flag in (("log_scalars", log_scalars), ("log_metrics", log_metrics)):
             if not isinstance(flag, bool):
                 raise TypeError(f"`{name}` must be True or False, got {flag!r}")
@@ -195,7 +200,8 @@ class RerunCallback(BaseCallback):
         env = self.training_env
         base = _find_isaac_env(env)
         if run.base is None:
-            layout = IsaacLabScene(base.scene, self._logged_envs)  # validates logged_envs against num_envs
+            # validates logged_envs against num_envs
+            layout = IsaacLabScene(base.scene, self._logged_envs, cfg=self._scene_log_cfg)
             output = _LearnOutput(self._resolve_output(base))
             run.base, run.layout, run.output = base, layout, output
         elif base is not run.base:

@@ -58,7 +58,7 @@ from skrl.trainers.torch import ParallelTrainer, SequentialTrainer, SequentialTr
 from isaac_rerun.integrations.gymnasium import find_isaac_env, step_dt_of
 from isaac_rerun.outputs import Output, Sink, resolve_output
 from isaac_rerun.recorder import Recorder
-from isaac_rerun.scene import IsaacLabScene
+from isaac_rerun.scene import IsaacLabScene, SceneLogCfg
 from isaac_rerun.triggers import Trigger, validate_trigger
 
 __all__ = ["RECORDING_OPTIONS", "RerunRecording", "RerunSequentialTrainer", "attach_rerun", "iteration_step_trigger"]
@@ -68,6 +68,7 @@ MODES = ("train", "eval")
 RECORDING_OPTIONS = frozenset(
     {
         "logged_envs",
+        "scene_log_cfg",
         "save_dir",
         "save_path",
         "recording_stream",
@@ -302,6 +303,9 @@ class RerunRecording:
         TensorBoard (``agent.cfg.experiment.write_interval > 0``), to ``/train/…`` on the global timelines.
     flush_every, max_latency_s, verbose:
         See :class:`~isaac_rerun.recorder.Recorder`.
+    scene_log_cfg:
+        What is drawn besides the bodies: env layout, global prims, trails (:class:`~isaac_rerun.scene.SceneLogCfg`,
+        or a dict of its fields; None: the defaults).
 
     Attributes
     ----------
@@ -352,7 +356,9 @@ class RerunRecording:
         flush_every: int = 64,
         max_latency_s: float = 1.0,
         verbose: int = 0,
+        scene_log_cfg: SceneLogCfg | Mapping[str, Any] | None = None,
     ):
+        scene_log_cfg = SceneLogCfg.coerce(scene_log_cfg)
         self.agent = _single_agent(agent, "agent")
         self.base_env = _isaac_env(env, "env")
         self.rollouts = _rollouts_of(self.agent)
@@ -367,7 +373,7 @@ class RerunRecording:
                     f"{type(self.agent).__name__} has none — use `step_trigger` instead"
                 )
             step_trigger = iteration_step_trigger(iteration_trigger, self.rollouts)
-        self.layout = IsaacLabScene(self.base_env.scene, logged_envs)
+        self.layout = IsaacLabScene(self.base_env.scene, logged_envs, cfg=scene_log_cfg)
         self.name_prefix = name_prefix
         self.log_scalars = bool(log_scalars)
         self.log_metrics = bool(log_metrics)
