@@ -14,7 +14,7 @@ import argparse
 import time
 from pathlib import Path
 
-from isaac_rerun.testbed.cli import logged_envs, make_task_env, print_recordings, task_parser
+from isaac_rerun.testbed.cli import logged_envs, make_task_env, print_recordings, scene_log_cfg, task_parser
 
 
 def parse_args() -> argparse.Namespace:
@@ -33,6 +33,7 @@ def main() -> None:
     env = LogRerun(
         make_task_env(args),
         logged_envs=logged_envs(args),
+        scene_log_cfg=scene_log_cfg(args),
         save_dir=args.rerun_dir,
         episode_trigger=every_n(args.rerun_interval),
         recording_length=args.rerun_length,

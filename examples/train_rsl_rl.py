@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from isaac_rerun.testbed.cli import logged_envs, make_task_env, print_recordings, task_parser
+from isaac_rerun.testbed.cli import logged_envs, make_task_env, print_recordings, scene_log_cfg, task_parser
 
 
 def parse_args() -> argparse.Namespace:
@@ -77,6 +77,7 @@ def main() -> None:
             device=args.device,
             rerun=RerunCfg(
                 logged_envs=logged_envs(args),
+                scene_log_cfg=scene_log_cfg(args),
                 iteration_interval=args.rerun_interval,
                 recording_length=args.rerun_length,
                 save_dir=args.rerun_dir,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from isaac_rerun.testbed.cli import logged_envs, make_task_env, print_recordings, task_parser
+from isaac_rerun.testbed.cli import logged_envs, make_task_env, print_recordings, scene_log_cfg, task_parser
 
 
 def parse_args() -> argparse.Namespace:
@@ -55,6 +55,7 @@ def main() -> None:
         with RerunCallback(
             save_dir=args.rerun_dir,
             logged_envs=logged_envs(args),
+            scene_log_cfg=scene_log_cfg(args),
             step_trigger=every_n(args.rerun_interval),
             recording_length=args.rerun_length,
             name_prefix="sb3-ppo",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from isaac_rerun.testbed.cli import logged_envs, make_task_env, print_recordings, task_parser
+from isaac_rerun.testbed.cli import logged_envs, make_task_env, print_recordings, scene_log_cfg, task_parser
 
 
 def parse_args() -> argparse.Namespace:
@@ -63,6 +63,7 @@ def main() -> None:
             runner.trainer,
             save_dir=args.rerun_dir,
             logged_envs=logged_envs(args),
+            scene_log_cfg=scene_log_cfg(args),
             episode_trigger=every_n(args.rerun_interval),
             recording_length=args.rerun_length,
             name_prefix="skrl-ppo",

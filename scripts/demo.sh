@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/python examples/train_sb3.py --timesteps 32768 --rerun_interval 512 --rerun_length 0 "$@"
+exec .venv/bin/python examples/train_sb3.py --timesteps 32768 --rerun_interval 512 --rerun_length 0 --rerun_trails cart,tip "$@"

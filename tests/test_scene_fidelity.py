@@ -136,3 +136,9 @@ def test_bad_scene_log_cfg_raises_before_anything_is_written(testbed_env, tmp_pa
         LogRerun(testbed_env, save_dir=tmp_path / "out", scene_log_cfg=cfg)
     assert not (tmp_path / "out").exists()
 
+
+
+def test_trail_patterns_that_match_nothing_warn(testbed_env):
+    with pytest.warns(RuntimeWarning, match=r"`trails` patterns \['wheel.*'\] match no body"):
+        scene = IsaacLabScene(testbed_env.unwrapped.scene, 0, cfg={"trails": ["cart", "wheel.*"]})
+    assert scene.trail_entities == ["/World/trails/envs/env_0/Robot/cart"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -339,6 +340,14 @@ class IsaacLabScene:
         else:
             patterns = [re.compile(p) for p in trails]
             rows = [i for i, b in enumerate(self.bodies) if any(p.fullmatch(b.name) for p in patterns)]
+            unmatched = [p.pattern for p in patterns if not any(p.fullmatch(b.name) for b in self.bodies)]
+            if unmatched:
+                names = sorted({b.name for b in self.bodies})
+                warnings.warn(
+                    f"isaac_rerun: `trails` patterns {unmatched} match no body of the scene; its bodies are {names}",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
         entities = []
         for i in rows:
             path = self.bodies[i].entity

@@ -19,12 +19,31 @@ def task_parser(description: str | None, *, num_envs: int = 16, rerun_length: in
     )
     p.add_argument("--rerun_dir", default="runs/rerun", help="folder for the .rrd snippets")
     p.add_argument("--rerun_envs", default="0,1", help="comma-separated env indices to record")
+    p.add_argument(
+        "--rerun_trails",
+        default="",
+        help="comma-separated body names (regular expressions) whose paths are drawn as trails; 'root' for each "
+        "articulation's root body (default: none)",
+    )
+    p.add_argument(
+        "--rerun_layout",
+        choices=("world", "origin"),
+        default="world",
+        help="'world': envs where they are; 'origin': each logged env drawn at the origin",
+    )
     return p
 
 
 def logged_envs(args: argparse.Namespace) -> list[int]:
     """``--rerun_envs`` as a list of env indices."""
     return [int(e) for e in args.rerun_envs.split(",")]
+
+
+def scene_log_cfg(args: argparse.Namespace) -> dict[str, Any]:
+    """``--rerun_trails`` and ``--rerun_layout`` as the integrations' ``scene_log_cfg``."""
+    names = [n.strip() for n in args.rerun_trails.split(",") if n.strip()]
+    trails: bool | list[str] = True if names == ["root"] else (names or False)
+    return {"trails": trails, "env_layout": args.rerun_layout}
 
 
 def make_task_env(args: argparse.Namespace) -> Any:
