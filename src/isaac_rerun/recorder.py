@@ -134,6 +134,7 @@ class _Snippet:
     actions: list[np.ndarray | None] = field(default_factory=list)
     episodes: list[_Episode] = field(default_factory=list)
     jumps: list[np.ndarray | None] = field(default_factory=list)  # per logged env: a reset since the previous frame
+    extras: list[list[Any] | None] = field(default_factory=list)  # sensors and markers (IsaacLabScene.gather_extras)
     last_flush: float = field(default_factory=time.monotonic)
     failed: bool = False
     trail_prev: np.ndarray | None = None  # (trails, 3): last trail point sent (None: the snippet's first frame)
@@ -222,7 +223,7 @@ class Recorder:
         self.on_snippet_finished: list[Callable[[Sink], None]] = []
         self._closed = False
         self._pending_trigger: bool | None = None
-        self._snapshot: np.ndarray | None = None
+        self._snapshot: tuple[np.ndarray, list[Any] | None] | None = None
         self._host_ids = np.asarray(self.logged_envs)
         self._dev_ids: dict[str, Any] = {}
         self._ep_return = np.zeros(len(self.logged_envs))
@@ -271,7 +272,7 @@ class Recorder:
         self._ep_seen_start[:] = self.snippet is not None
         self._jump[:] = True  # every env was reset
         if self.snippet is not None:
-            self._capture(self.scene.gather(), rewards=None, actions=None, advance=False)
+            self._capture(self._gather(), rewards=None, actions=None, advance=False)
 
     def after_step(
         self,
@@ -321,9 +322,7 @@ class Recorder:
                 if actions is None
                 else _rows(actions, self._host_ids, self._dev_ids).reshape(len(self.logged_envs), -1)
             )
-            self._capture(
-                snapshot if snapshot is not None else self.scene.gather(), rew, act, advance=True, dones=done_rows
-            )
+            self._capture(snapshot if snapshot is not None else self._gather(), rew, act, advance=True, dones=done_rows)
             if self.recording_length and self.snippet is not None and self.snippet.frames >= self.recording_length:
                 self.stop()
         if tracked_done:
@@ -339,7 +338,7 @@ class Recorder:
                 self._ep_return[0] = 0
                 self._ep_length[0] = 0
             if self.snippet is not None:
-                self._capture(self.scene.gather(), None, None, advance=False)
+                self._capture(self._gather(), None, None, advance=False)
                 if self.recording_length and self.snippet.frames >= self.recording_length:
                     self.stop()
 
@@ -424,6 +423,7 @@ class Recorder:
             self.stop()
         finally:
             self._remove_reset_hook()
+            self.scene.close()
             try:
                 self.output.close()
             except Exception as exc:  # e.g. a viewer's gRPC server went away: its final flush raises
@@ -451,9 +451,14 @@ class Recorder:
         return bool(flags.reshape(-1)[self.tracked_env])
 
     # ------------------------------------------------------------------ frames
+    def _gather(self) -> tuple[np.ndarray, list[Any] | None]:
+        """This frame: the body poses and the extras (sensors, markers) of the logged envs."""
+        poses = self.scene.gather()
+        return poses, self.scene.gather_extras(poses)
+
     def _capture(
         self,
-        poses: np.ndarray,
+        frame: tuple[np.ndarray, list[Any] | None],
         rewards: np.ndarray | None,
         actions: np.ndarray | None,
         *,
@@ -462,6 +467,7 @@ class Recorder:
     ) -> None:
         s = self.snippet
         assert s is not None
+        poses, extras = frame
         if advance:
             s.steps += 1
             self._ep_length += 1
@@ -473,6 +479,7 @@ class Recorder:
         s.env_step.append(max(self.step_id, 0))
         s.global_step.append(self.global_step)
         s.poses.append(poses)
+        s.extras.append(extras)
         s.rewards.append(rewards)
         s.actions.append(actions)
         s.jumps.append(self._jump.copy() if self._jump.any() else None)
@@ -500,7 +507,7 @@ class Recorder:
             s.failed = True
             self._warn("send", f"isaac_rerun: recording {s.sink.name!r} failed ({exc!r}); it stops here")
         s.frame_idx, s.sim_time, s.env_step, s.global_step = [], [], [], []
-        s.poses, s.rewards, s.actions, s.episodes, s.jumps = [], [], [], [], []
+        s.poses, s.rewards, s.actions, s.episodes, s.jumps, s.extras = [], [], [], [], [], []
         s.last_flush = time.monotonic()
 
     def _send(self, s: _Snippet, n: int) -> None:
@@ -529,6 +536,7 @@ class Recorder:
         quat = np.ascontiguousarray(poses[..., 3:7].transpose(1, 0, 2))
         for r, entity in enumerate(self.scene.entity_paths):
             stream.send_columns(entity, indexes=indexes, columns=self._pose_columns(pos[r], quat[r]))
+        self.scene.send_extras(stream, s.extras, time_columns)
         rows = [i for i, v in enumerate(s.rewards) if v is not None]
         if rows:
             sub = time_columns(rows)
@@ -622,7 +630,7 @@ class Recorder:
                 )
             if not self._pending_trigger:
                 return
-        self._snapshot = self.scene.gather()
+        self._snapshot = self._gather()
 
     @staticmethod
     def _call(trigger: Trigger, name: str, i: int) -> bool:

@@ -90,17 +90,46 @@ class SceneLogCfg:
         start up to the time cursor; broken where the env resets). ``True``: the root body of each logged
         articulation. A sequence of body names (regular expressions, matched in full like Isaac Lab's
         ``find_bodies``): those bodies of every asset, roots included only if named. ``False``: none.
+    markers:
+        Record what the env draws with ``isaaclab.markers.VisualizationMarkers`` for the logged envs (goal poses,
+        command arrows, …) as the matching Rerun archetypes, per frame (see :mod:`isaac_rerun.markers`). Markers
+        exist when the env or its sensors have debug visualization on.
+    contact_forces:
+        Draw the net force of each contact sensor's bodies as an arrow at the body (see :mod:`isaac_rerun.sensors`).
+    contact_force_scale:
+        Arrow length per newton of contact force [m/N].
+    ray_hits:
+        Draw each ray caster's hit points.
+    cameras:
+        Log camera sensors' images (``True``: every camera; or a list of sensor names). Off by default: reading a
+        camera's data renders it (see :mod:`isaac_rerun.cameras`).
     """
 
     env_layout: str = "world"
     global_prims: bool = True
     trails: bool | tuple[str, ...] = False
+    markers: bool = True
+    contact_forces: bool = True
+    contact_force_scale: float = 0.01
+    ray_hits: bool = True
+    cameras: bool | tuple[str, ...] = False
 
     def __post_init__(self) -> None:
         if self.env_layout not in ENV_LAYOUTS:
             raise ValueError(f"`env_layout` must be one of {ENV_LAYOUTS}, got {self.env_layout!r}")
-        if not isinstance(self.global_prims, bool):
-            raise TypeError(f"`global_prims` must be a bool, got {self.global_prims!r}")
+        for flag in ("global_prims", "markers", "contact_forces", "ray_hits"):
+            if not isinstance(getattr(self, flag), bool):
+                raise TypeError(f"`{flag}` must be a bool, got {getattr(self, flag)!r}")
+        scale = self.contact_force_scale
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+            raise ValueError(f"`contact_force_scale` must be a positive number of metres per newton, got {scale!r}")
+        cameras = self.cameras
+        if not isinstance(cameras, bool):
+            if isinstance(cameras, str) or not isinstance(cameras, (list, tuple)) or not cameras:
+                raise TypeError(f"`cameras` must be a bool or a non-empty list of camera sensor names, got {cameras!r}")
+            if not all(isinstance(c, str) and c for c in cameras):
+                raise TypeError(f"`cameras` must hold camera sensor names (non-empty strings), got {cameras!r}")
+            object.__setattr__(self, "cameras", tuple(cameras))
         trails = self.trails
         if not isinstance(trails, bool):
             if isinstance(trails, str) or not isinstance(trails, (list, tuple)) or not trails:
@@ -226,6 +255,15 @@ class IsaacLabScene:
         self._origins_view: tuple[Any, np.ndarray] | None = None
         self.trail_rows, self.trail_entities = self._select_trails()
         self.trail_envs = self._row_env[self.trail_rows]
+        self.wxyz_data = any(a.wxyz for a in self._assets)  # Isaac Lab 2.x data: markers take wxyz too
+        # per-frame data beside the poses: sensors, markers (built last: they map onto the bodies above)
+        from isaac_rerun import cameras, markers, sensors
+
+        self.channels: list[sensors.Channel] = sensors.sensor_channels(self) + cameras.camera_channels(self)
+        if self.cfg.markers:
+            channel = markers.marker_channel(self)
+            if channel is not None:
+                self.channels.append(channel)
 
     # ------------------------------------------------------------------ layout
     def _add_asset(self, kind: str, name: str, asset: Any, quaternion_order: str) -> None:
@@ -269,6 +307,14 @@ class IsaacLabScene:
                 rel = self._find_body_rel(root, body_name) if kind == "articulations" else ""
                 path = _join(root, rel)
                 self.bodies.append(_Body(path, path, -1, body_name, -1, kind == "articulations" and b == 0, kind))
+
+    def resolve_env_pattern(self, pattern: str, env: int) -> str | None:
+        """An Isaac Lab prim-path expression (``/World/envs/env_.*/Robot/.*``, ``{ENV_REGEX_NS}/Cube``) resolved in
+        env ``env`` (``/World/envs/env_3/Robot/.*``); None if it is not per env."""
+        ns = getattr(self.scene, "env_regex_ns", None)
+        if isinstance(ns, str) and ns:
+            pattern = pattern.replace("{ENV_REGEX_NS}", ns)
+        return self._env_path(pattern, env)
 
     def _env_path(self, pattern: str, env: int) -> str | None:
         """``pattern`` (an asset's prim-path regex) resolved in env ``env``; None if it is not per env."""
@@ -376,6 +422,8 @@ class IsaacLabScene:
                 self._visual_cache[body.source_prim] = visuals
             usd_visuals.log_visuals(stream, body.entity, visuals)
             count += len(visuals)
+        for channel in self.channels:
+            channel.log_static(stream)
         for t, entity in enumerate(self.trail_entities):  # the trails' style; their segments come per frame
             color = _TRAIL_COLORS[int(self.trail_envs[t]) % len(_TRAIL_COLORS)]
             stream.log(entity, rr.LineStrips3D.from_fields(radii=[TRAIL_RADIUS], colors=[color]), static=True)
@@ -477,6 +525,30 @@ class IsaacLabScene:
             parts.append(t.reshape(-1, 7))
         joined = parts[0] if len(parts) == 1 else torch.cat(parts, dim=0)
         return self._apply_layout(np.array(joined.detach().to("cpu").numpy(), dtype=np.float32, copy=True))
+
+    def gather_extras(self, poses: np.ndarray) -> list[Any] | None:
+        """This frame's data of every channel (sensors, markers), given this frame's :meth:`gather` poses."""
+        if not self.channels:
+            return None
+        return [channel.gather(poses) for channel in self.channels]
+
+    def send_extras(self, stream: rr.RecordingStream, frames: Sequence[list[Any] | None], time_columns: Any) -> None:
+        """Send the buffered :meth:`gather_extras` results of a flush (frames without extras are skipped)."""
+        rows = [i for i, f in enumerate(frames) if f is not None]
+        if not rows:
+            return
+        for c, channel in enumerate(self.channels):
+            data = [frames[i][c] for i in rows]  # type: ignore[index]
+
+            def columns(sub: Any, rows: list[int] = rows) -> list[rr.TimeColumn]:
+                return time_columns([rows[i] for i in sub])
+
+            channel.send(stream, data, columns)
+
+    def close(self) -> None:
+        """Remove what the channels installed (the markers hook)."""
+        for channel in self.channels:
+            channel.close()
 
     def _apply_layout(self, poses: np.ndarray) -> np.ndarray:
         if self.cfg.env_layout == "origin":

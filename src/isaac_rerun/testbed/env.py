@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Sequence
 
 import isaaclab.sim as sim_utils
+import isaaclab.terrains as terrain_gen
 import torch
 from isaaclab.actuators import ImplicitActuatorCfg
 from isaaclab.assets import (
@@ -22,16 +23,28 @@ from isaaclab.assets import (
     RigidObjectCollectionCfg,
 )
 from isaaclab.envs import DirectRLEnv, DirectRLEnvCfg
+from isaaclab.markers import VisualizationMarkers, VisualizationMarkersCfg
+from isaaclab.markers.config import BLUE_ARROW_X_MARKER_CFG
 from isaaclab.scene import InteractiveSceneCfg
+from isaaclab.sensors import CameraCfg, ContactSensorCfg, RayCasterCfg, patterns
 from isaaclab.sim import SimulationCfg
+from isaaclab.terrains import TerrainGeneratorCfg, TerrainImporterCfg
 from isaaclab.utils import configclass
 from isaaclab.utils.math import sample_uniform
 from isaaclab_newton.physics import NewtonCfg
+from isaaclab_newton.renderers import NewtonWarpRendererCfg
 from isaaclab_newton.sim.schemas import NewtonArticulationCfg
 
-from .assets import JOINT_NAMES, ROBOT_USD_PATH
+from .assets import JOINT_NAMES, POLE_HINGE_OFFSET, POLE_LENGTH, ROBOT_USD_PATH, TIP_LENGTH
 
-__all__ = ["RIGID_OBJECT_NAMES", "TestbedEnv", "TestbedEnvCfg", "TestbedSceneCfg"]
+__all__ = [
+    "RIGID_OBJECT_NAMES",
+    "TESTBED_CAMERA_CFG",
+    "TESTBED_TERRAIN_CFG",
+    "TestbedEnv",
+    "TestbedEnvCfg",
+    "TestbedSceneCfg",
+]
 
 RIGID_OBJECT_NAMES: tuple[str, ...] = ("cuboid", "sphere", "capsule", "cylinder", "cone")
 """Keys of the single rigid objects in :attr:`InteractiveScene.rigid_objects`, one per spawner primitive."""
@@ -72,6 +85,53 @@ TESTBED_ROBOT_CFG = ArticulationCfg(
     },
 )
 """The test-bed robot: a cart on a rail welded to the world, with a two-link pole (4 bodies, 3 DoF)."""
+
+
+TESTBED_TERRAIN_CFG = TerrainImporterCfg(
+    prim_path="/World/ground",
+    terrain_type="generator",
+    terrain_generator=TerrainGeneratorCfg(
+        size=(5.0, 5.0),
+        border_width=1.0,
+        num_rows=2,
+        num_cols=2,
+        use_cache=False,
+        color_scheme="height",
+        sub_terrains={
+            "flat": terrain_gen.MeshPlaneTerrainCfg(proportion=0.25),
+            "boxes": terrain_gen.MeshRandomGridTerrainCfg(
+                proportion=0.35, grid_width=0.45, grid_height_range=(0.02, 0.08), platform_width=1.0
+            ),
+            "rough": terrain_gen.HfRandomUniformTerrainCfg(
+                proportion=0.4, noise_range=(0.01, 0.05), noise_step=0.01, border_width=0.25
+            ),
+        },
+    ),
+    # the envs stay on the env_spacing grid (not one per sub-terrain, where several envs would share an origin)
+    use_terrain_origins=False,
+    visual_material=None,  # the vertex colours (by height) show
+)
+"""A generated rough terrain (a procedural ``Mesh`` at ``/World/ground/terrain/mesh``, made on the CPU, no download)
+for :attr:`TestbedSceneCfg.terrain`; use it with ``ground=None``: ``make_env(scene__ground=None,
+scene__terrain=TESTBED_TERRAIN_CFG)``."""
+
+TESTBED_CAMERA_CFG = CameraCfg(
+    prim_path="{ENV_REGEX_NS}/Camera",
+    update_period=0.0,
+    height=60,
+    width=80,
+    data_types=["rgb", "distance_to_image_plane"],
+    spawn=sim_utils.PinholeCameraCfg(focal_length=12.0, clipping_range=(0.05, 20.0)),
+    # beside the rail, looking at the robot along +y (world convention: forward +x, up +z; rotated 90° about z)
+    offset=CameraCfg.OffsetCfg(pos=(0.0, -4.5, 1.8), rot=(0.0, 0.0, 0.7071068, 0.7071068), convention="world"),
+    renderer_cfg=NewtonWarpRendererCfg(),
+)
+"""An 80x60 RGB + depth camera per env looking at the robot, rendered kit-less by Newton's Warp ray tracer, for
+:attr:`TestbedSceneCfg.camera`. It must be in the cfg handed to ``launch_simulation`` (``make_env(scene__camera=...)``
+does that)."""
+
+GOAL_OFFSET = (0.0, POLE_HINGE_OFFSET[1], 1.5 + POLE_HINGE_OFFSET[2] + POLE_LENGTH + TIP_LENGTH)
+"""Where the goal marker floats, relative to the env origin: the tip of the upright pole with the cart centred."""
 
 
 @configclass
@@ -159,6 +219,30 @@ class TestbedSceneCfg(InteractiveSceneCfg):
     )
     """A rigid-object collection of three small dynamic props."""
 
+    cuboid_contact = ContactSensorCfg(prim_path="{ENV_REGEX_NS}/Cuboid")
+    """Contact forces on the cuboid (its weight while it rests on the ground)."""
+
+    height_scanner = RayCasterCfg(
+        prim_path="{ENV_REGEX_NS}/Robot/cart",
+        offset=RayCasterCfg.OffsetCfg(pos=(0.0, 0.0, 2.0)),
+        ray_alignment="yaw",
+        pattern_cfg=patterns.GridPatternCfg(resolution=0.5, size=(1.0, 0.5)),
+        mesh_prim_paths=["/World/ground"],
+    )
+    """A 3x2 grid of rays cast down from 2 m above the cart (Newton casts against every collision shape)."""
+
+    goal_marker = VisualizationMarkersCfg(
+        prim_path="/Visuals/CartGoal",
+        markers={"goal": sim_utils.SphereCfg(radius=0.06, visual_material=_surface((1.0, 0.55, 0.0)))},
+    )
+    """The point the tip should stay at (drawn by the env at every reset, as Isaac Lab's goal markers are)."""
+
+    terrain: TerrainImporterCfg | None = None
+    """Optional generated terrain (:data:`TESTBED_TERRAIN_CFG`) instead of the ground slab."""
+
+    camera: CameraCfg | None = None
+    """Optional camera per env (:data:`TESTBED_CAMERA_CFG`)."""
+
 
 @configclass
 class TestbedEnvCfg(DirectRLEnvCfg):
@@ -228,8 +312,34 @@ class TestbedEnv(DirectRLEnv):
         ids = [self.robot.find_joints(n)[0][0] for n in (cfg.cart_dof_name, cfg.pole_dof_name, cfg.tip_dof_name)]
         self._cart_dof_idx, self._pole_dof_idx, self._tip_dof_idx = ids
         self._dof_ids = torch.tensor(ids, device=self.device)
+        self._cart_body_idx = self.robot.find_bodies("cart")[0][0]
         self._cart_dof_ids = torch.tensor([self._cart_dof_idx], device=self.device)
         self.actions = torch.zeros(self.num_envs, 1, device=self.device)
+        self.effort_marker: VisualizationMarkers | None = None
+
+    # -- debug visualization --------------------------------------------------------------------------------------
+
+    def _set_debug_vis_impl(self, debug_vis: bool) -> None:
+        """``env.set_debug_vis(True)``: an arrow over each cart shows the effort the policy applies."""
+        if debug_vis and self.effort_marker is None:
+            self.effort_marker = VisualizationMarkers(BLUE_ARROW_X_MARKER_CFG.replace(prim_path="/Visuals/CartEffort"))
+        if self.effort_marker is not None:
+            self.effort_marker.set_visibility(debug_vis)
+
+    def _debug_vis_callback(self, event) -> None:
+        """Draw the effort arrows: along +x or -x, as long as the action's magnitude (scaled by 0.5 m)."""
+        if self.effort_marker is None:
+            return
+        cart = self.robot.data.body_link_pose_w.torch[:, self._cart_body_idx, :3] + torch.tensor(
+            [0.0, 0.0, 0.25], device=self.device
+        )
+        effort = self.actions[:, 0]
+        quat = torch.zeros(self.num_envs, 4, device=self.device)
+        quat[:, 3] = torch.where(effort >= 0, 1.0, 0.0)  # identity, or a half turn about z (xyzw)
+        quat[:, 2] = torch.where(effort >= 0, 0.0, 1.0)
+        scales = torch.tensor([[1.0, 1.0, 1.0]], device=self.device).repeat(self.num_envs, 1)
+        scales[:, 0] = 0.5 * effort.abs()
+        self.effort_marker.visualize(translations=cart, orientations=quat, scales=scales)
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
@@ -314,6 +424,10 @@ class TestbedEnv(DirectRLEnv):
             prop.write_root_velocity_to_sim_index(
                 root_velocity=prop.data.default_root_vel.torch[env_ids].clone(), env_ids=env_ids
             )
+        # the goal markers: drawn for every env at each reset (a new array: the old one may still be recorded)
+        goal = self.scene.env_origins + torch.tensor(GOAL_OFFSET, device=self.device)
+        self.scene.extras["goal_marker"].visualize(translations=goal)
+
         body_pose = self.collection.data.default_body_pose.torch[env_ids].clone()
         body_pose[..., :3] += origins.unsqueeze(1)
         self.collection.write_body_pose_to_sim_index(body_poses=body_pose, env_ids=env_ids)

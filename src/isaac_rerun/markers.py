@@ -1,0 +1,376 @@
+"""What the env draws with ``isaaclab.markers.VisualizationMarkers``, recorded as Rerun archetypes per frame.
+
+Where the data is: Isaac Lab 3.x run kit-less keeps marker data only in a visualizer backend, and without one
+(headless training) ``VisualizationMarkers.visualize()`` returns at once and the data is observable nowhere; the
+env's and sensors' debug-visualization callbacks do not even run during ``env.step()`` (only a marker-capable
+visualizer dispatches them). So, while a recorder with ``SceneLogCfg(markers=True)`` exists:
+
+* ``VisualizationMarkers.visualize`` and ``set_visibility`` are wrapped **at class level** (so markers built before
+  the recorder are seen too); each call copies the rows of the logged envs at once (arguments are often views of
+  simulator buffers) and keeps them as the marker group's latest state, merging fields given as None as Isaac Lab
+  does. The wrapped method then runs as before. The wrapper is removed when the last such recorder closes.
+* At each recorded frame, when no active visualizer supports markers, the debug-visualization callbacks registered
+  with the simulation (``sim.vis_marker_registry``) are dispatched once, so that ``debug_vis`` markers (command
+  arrows, goal poses, sensor debug markers) are up to date; Isaac Lab 2.x with Kit runs them itself.
+
+Which env an instance belongs to: ``environment_ids`` when given (instances split evenly among them, env-major);
+else, when the instance count is a multiple of ``num_envs``, env-major blocks (as Isaac Lab's commands and sensors
+draw them); else the instances are global and all are recorded.
+
+Prototypes (``cfg.markers``, an ordered dict; an instance's ``marker_indices`` entry picks one): ``SphereCfg`` →
+``Ellipsoids3D``, ``CuboidCfg`` → ``Boxes3D``, ``CylinderCfg`` → ``Cylinders3D``, ``CapsuleCfg`` → ``Capsules3D``,
+``UsdFileCfg`` of Isaac Lab's ``arrow_x.usd`` → ``Arrows3D`` (unit length along the instance's x axis, times its x
+scale), ``frame_prim.usd`` → three axis ``Arrows3D``; any other prototype → ``Points3D`` at the instance positions.
+Colours come from the prototype's ``visual_material.diffuse_color``. Orientations are xyzw (Isaac Lab 3.x; 2.x
+markers take wxyz and are converted when the scene's data is 2.x).
+
+Entities: ``/World/markers/<marker prim path without /Visuals>/<prototype name>``.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import rerun as rr
+
+from isaac_rerun.sensors import Channel, TimeColumns
+
+if TYPE_CHECKING:
+    from isaac_rerun.scene import IsaacLabScene
+
+__all__ = ["MARKERS_ROOT", "MarkerChannel", "marker_channel"]
+
+MARKERS_ROOT = "/World/markers"
+_ARGS = ("translations", "orientations", "scales", "marker_indices", "environment_ids")
+
+
+@dataclass
+class _State:
+    """Latest marker data of one ``VisualizationMarkers`` for the logged envs (+ global instances)."""
+
+    name: str
+    prototypes: list[tuple[str, Any]]
+    count: int = 0  # instances in the last call (all envs)
+    translations: np.ndarray | None = None  # (m, 3) of the kept instances
+    orientations: np.ndarray | None = None  # (m, 4) xyzw
+    scales: np.ndarray | None = None  # (m, 3)
+    indices: np.ndarray | None = None  # (m,)
+    env_pos: np.ndarray | None = None  # (m,) position in logged_envs of each kept instance; 0 for global ones
+    visible: bool = True
+
+
+class _Hook:
+    """The class-level wrapper of ``VisualizationMarkers`` shared by every live :class:`MarkerChannel`."""
+
+    lock = threading.Lock()
+    channels: ClassVar[weakref.WeakSet[MarkerChannel]] = weakref.WeakSet()
+    originals: ClassVar[dict[str, Any]] = {}
+    cls: Any = None
+
+    @classmethod
+    def add(cls, channel: MarkerChannel, markers_cls: Any) -> None:
+        with cls.lock:
+            if not cls.originals:
+                cls.cls = markers_cls
+                cls.originals = {"visualize": markers_cls.visualize, "set_visibility": markers_cls.set_visibility}
+                original_visualize = cls.originals["visualize"]
+                original_visibility = cls.originals["set_visibility"]
+
+                def visualize(self: Any, *args: Any, **kwargs: Any) -> Any:
+                    for ch in list(cls.channels):
+                        ch.on_visualize(self, args, kwargs)
+                    return original_visualize(self, *args, **kwargs)
+
+                def set_visibility(self: Any, visible: bool) -> Any:
+                    for ch in list(cls.channels):
+                        ch.on_visibility(self, bool(visible))
+                    return original_visibility(self, visible)
+
+                visualize.__wrapped__ = original_visualize  # type: ignore[attr-defined]
+                set_visibility.__wrapped__ = original_visibility  # type: ignore[attr-defined]
+                markers_cls.visualize = visualize
+                markers_cls.set_visibility = set_visibility
+            cls.channels.add(channel)
+
+    @classmethod
+    def remove(cls, channel: MarkerChannel) -> None:
+        with cls.lock:
+            cls.channels.discard(channel)
+            if not cls.channels and cls.originals:
+                for name, fn in cls.originals.items():
+                    setattr(cls.cls, name, fn)
+                cls.originals = {}
+
+
+def _numpy(x: Any) -> np.ndarray | None:
+    if x is None:
+        return None
+    if hasattr(x, "torch") and hasattr(x, "warp"):
+        x = x.torch
+    if hasattr(x, "detach"):
+        return np.asarray(x.detach().to("cpu").numpy())
+    return np.asarray(x)
+
+
+class MarkerChannel(Channel):
+    """Marker instances of the logged envs, per frame (see the module docstring)."""
+
+    def __init__(self, layout: IsaacLabScene, markers_cls: Any, wxyz: bool):
+        self.layout = layout
+        self.envs = layout.logged_envs
+        self.num_envs = layout.num_envs
+        self.wxyz = wxyz
+        self.states: dict[int, _State] = {}
+        self._styled: set[tuple[int, str]] = set()  # (stream id, entity) styled already
+        self._markers_cls = markers_cls
+        self._hooked = False
+        self._hook()
+
+    def _hook(self) -> None:
+        if not self._hooked:
+            _Hook.add(self, self._markers_cls)
+            self._hooked = True
+
+    # ------------------------------------------------------------------ capture (called from the wrapper)
+    def on_visualize(self, marker: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        try:
+            values = dict(zip(_ARGS, args, strict=False))
+            values.update(kwargs)
+            self._update(marker, values)
+        except Exception:  # never break the env's own call
+            pass
+
+    def on_visibility(self, marker: Any, visible: bool) -> None:
+        state = self._state(marker)
+        if state is not None:
+            state.visible = visible
+
+    def _state(self, marker: Any) -> _State | None:
+        state = self.states.get(id(marker))
+        if state is None:
+            cfg = getattr(marker, "cfg", None)
+            protos = list((getattr(cfg, "markers", None) or {}).items())
+            if not protos:
+                return None
+            path = str(getattr(cfg, "prim_path", "") or getattr(marker, "prim_path", "") or f"marker_{id(marker)}")
+            name = path.removeprefix("/Visuals/").strip("/") or "marker"
+            taken = {s.name for s in self.states.values()}
+            base, k = name, 1
+            while name in taken:  # several groups share a prim path (e.g. one per contact sensor)
+                k += 1
+                name = f"{base}_{k}"
+            state = self.states[id(marker)] = _State(name, protos)
+            weakref.finalize(marker, self.states.pop, id(marker), None)
+        return state
+
+    def _update(self, marker: Any, values: dict[str, Any]) -> None:
+        state = self._state(marker)
+        if state is None:
+            return
+        t = _numpy(values.get("translations"))
+        q = _numpy(values.get("orientations"))
+        s = _numpy(values.get("scales"))
+        idx = _numpy(values.get("marker_indices"))
+        count = next((len(a) for a in (t, q, s, idx) if a is not None), state.count)
+        rows, env_pos = self._rows(count, _numpy(values.get("environment_ids")))
+        changed = count != state.count
+        state.count = count
+        if t is not None:
+            state.translations = np.array(t.reshape(-1, 3)[rows], dtype=np.float32)
+        elif changed or state.translations is None:
+            state.translations = np.zeros((len(rows), 3), np.float32)
+        if q is not None:
+            q = np.array(q.reshape(-1, 4)[rows], dtype=np.float32)
+            state.orientations = q[:, [1, 2, 3, 0]] if self.wxyz else q
+        elif changed or state.orientations is None:
+            state.orientations = np.tile(np.array([0, 0, 0, 1], np.float32), (len(rows), 1))
+        if s is not None:
+            state.scales = np.array(s.reshape(-1, 3)[rows], dtype=np.float32)
+        elif changed or state.scales is None:
+            state.scales = np.ones((len(rows), 3), np.float32)
+        if idx is not None:
+            state.indices = np.array(idx.reshape(-1)[rows], dtype=np.int64)
+        elif changed or state.indices is None:
+            state.indices = np.zeros(len(rows), np.int64)
+        state.env_pos = env_pos
+
+    def _rows(self, count: int, env_ids: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The instance rows of the logged envs and, for each, its env's position in ``logged_envs``."""
+        if env_ids is not None and len(env_ids) and count % len(env_ids) == 0:
+            per = count // len(env_ids)
+            owner = np.repeat(env_ids.reshape(-1).astype(np.int64), per)
+        elif count and count % self.num_envs == 0:
+            owner = np.repeat(np.arange(self.num_envs), count // self.num_envs)
+        else:  # global instances: all of them, shifted like global prims
+            return np.arange(count), np.zeros(count, np.int64)
+        pos = {env: j for j, env in enumerate(self.envs)}
+        rows = np.nonzero(np.isin(owner, self.envs))[0]
+        return rows, np.array([pos[int(owner[r])] for r in rows], dtype=np.int64)
+
+    # ------------------------------------------------------------------ per frame
+    def gather(self, poses: np.ndarray) -> Any:
+        self._hook()  # again, if a recorder closed this channel and the scene layout is reused
+        _dispatch_debug_vis()
+        shift = self.layout.env_origins() if self.layout.cfg.env_layout == "origin" else None
+        frame: dict[int, Any] = {}
+        for key, st in self.states.items():
+            if st.translations is None or st.env_pos is None:
+                continue
+            if not st.visible:
+                frame[key] = None
+                continue
+            t = st.translations if shift is None else st.translations - shift[st.env_pos]
+            frame[key] = (t, st.orientations, st.scales, st.indices)
+        return frame
+
+    def send(self, stream: rr.RecordingStream, frames: Sequence[Any], time_columns: TimeColumns) -> None:
+        keys = sorted({k for f in frames for k in f}, key=lambda k: self.states[k].name if k in self.states else "")
+        for key in keys:
+            state = self.states.get(key)
+            if state is None:
+                continue
+            for p, (proto_name, proto) in enumerate(state.prototypes):
+                entity = f"{MARKERS_ROOT}/{state.name}/{proto_name}"
+                per_frame: list[Any] = []
+                for f in frames:
+                    data = f.get(key)
+                    if data is None:  # hidden, or not drawn yet: no instances at this frame
+                        per_frame.append(None)
+                        continue
+                    t, q, s, idx = data
+                    keep = idx == p
+                    per_frame.append((t[keep], q[keep], s[keep]))
+                rows = [i for i, f in enumerate(frames) if key in f]
+                if not rows:
+                    continue
+                self._style(stream, entity, proto)
+                columns = _prototype_columns(proto, [per_frame[i] for i in rows])
+                stream.send_columns(entity, indexes=time_columns(rows), columns=columns)
+
+    def _style(self, stream: rr.RecordingStream, entity: str, proto: Any) -> None:
+        key = (id(stream), entity)
+        if key in self._styled:
+            return
+        self._styled.add(key)
+        color = _color(proto)
+        kind = _kind(proto)
+        archetype: Any = {
+            "sphere": rr.Ellipsoids3D,
+            "cuboid": rr.Boxes3D,
+            "cylinder": rr.Cylinders3D,
+            "capsule": rr.Capsules3D,
+            "arrow": rr.Arrows3D,
+            "frame": rr.Arrows3D,
+            "points": rr.Points3D,
+        }[kind]
+        fields: dict[str, Any] = {}
+        if kind != "frame":
+            fields["colors"] = [color]
+        if kind in ("sphere", "cuboid", "cylinder", "capsule"):
+            fields["fill_mode"] = "solid"
+        if kind == "points":
+            fields["radii"] = [0.03]
+        stream.log(entity, archetype.from_fields(**fields), static=True)
+
+    def close(self) -> None:
+        if self._hooked:
+            self._hooked = False
+            _Hook.remove(self)
+
+
+def _kind(proto: Any) -> str:
+    name = type(proto).__name__
+    if name == "SphereCfg":
+        return "sphere"
+    if name in ("CuboidCfg", "MeshCuboidCfg"):
+        return "cuboid"
+    if name in ("CylinderCfg", "MeshCylinderCfg") and hasattr(rr, "Cylinders3D"):  # rerun-sdk >= 0.24
+        return "cylinder"
+    if name in ("CapsuleCfg", "MeshCapsuleCfg"):
+        return "capsule"
+    path = str(getattr(proto, "usd_path", "")).lower()
+    if path.endswith("arrow_x.usd"):
+        return "arrow"
+    if path.endswith("frame_prim.usd"):
+        return "frame"
+    return "points"
+
+
+def _color(proto: Any) -> tuple[int, int, int]:
+    material = getattr(proto, "visual_material", None)
+    rgb = getattr(material, "diffuse_color", None)
+    if rgb is None:
+        return (255, 190, 60)
+    r, g, b = (round(min(max(float(c), 0.0), 1.0) * 255) for c in rgb[:3])
+    return (r, g, b)
+
+
+def _rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotate vectors ``v`` (n, 3) by quaternions ``q`` (n, 4) xyzw."""
+    u, w = q[:, 0:3], q[:, 3:4]
+    t = 2.0 * np.cross(u, v)
+    return v + w * t + np.cross(u, t)
+
+
+def _prototype_columns(proto: Any, frames: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]) -> Any:
+    """Column batches of one prototype's instances over the frames (``None``: no instance that frame)."""
+    kind = _kind(proto)
+    base_scale = np.asarray(getattr(proto, "scale", None) or (1.0, 1.0, 1.0), dtype=np.float32)
+    empty3, empty4 = np.zeros((0, 3), np.float32), np.zeros((0, 4), np.float32)
+    t = [f[0] if f is not None else empty3 for f in frames]
+    q = [f[1] if f is not None else empty4 for f in frames]
+    s = [(f[2] * base_scale) if f is not None else empty3 for f in frames]
+    lengths = [len(x) for x in t]
+    T, Q, S = np.concatenate(t), np.concatenate(q), np.concatenate(s)
+    if kind == "sphere":
+        half = S * float(proto.radius)
+        return rr.Ellipsoids3D.columns(centers=T, half_sizes=half, quaternions=Q).partition(lengths)
+    if kind == "cuboid":
+        half = S * np.asarray(proto.size, dtype=np.float32) / 2
+        return rr.Boxes3D.columns(centers=T, half_sizes=half, quaternions=Q).partition(lengths)
+    if kind == "cylinder":
+        radii, heights = S[:, 0] * float(proto.radius), S[:, 2] * float(proto.height)
+        return rr.Cylinders3D.columns(centers=T, quaternions=Q, lengths=heights, radii=radii).partition(lengths)
+    if kind == "capsule":
+        radii, heights = S[:, 0] * float(proto.radius), S[:, 2] * float(proto.height)
+        return rr.Capsules3D.columns(translations=T, quaternions=Q, lengths=heights, radii=radii).partition(lengths)
+    if kind == "arrow":
+        vectors = _rotate(Q, S * np.array([1.0, 0.0, 0.0], np.float32))
+        return rr.Arrows3D.columns(origins=T, vectors=vectors).partition(lengths)
+    if kind == "frame":
+        axes = [_rotate(Q, S * np.eye(3, dtype=np.float32)[a]) for a in range(3)]
+        origins = np.repeat(T, 3, axis=0)
+        vectors = np.stack(axes, axis=1).reshape(-1, 3)
+        colors = np.tile(np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255]], np.uint8), (len(T), 1))
+        return rr.Arrows3D.columns(origins=origins, vectors=vectors, colors=colors).partition([3 * n for n in lengths])
+    return rr.Points3D.columns(positions=T).partition(lengths)
+
+
+def _dispatch_debug_vis() -> None:
+    """Run the simulation's debug-visualization callbacks when no active visualizer does (see the docstring)."""
+    try:
+        import isaaclab.sim as sim_utils
+
+        sim = sim_utils.SimulationContext.instance()
+        registry = getattr(sim, "vis_marker_registry", None) if sim is not None else None
+        if registry is None:
+            return
+        if any(getattr(v, "supports_markers", lambda: False)() for v in getattr(sim, "visualizers", None) or []):
+            return
+        registry.dispatch_callbacks()
+    except Exception:
+        return
+
+
+def marker_channel(layout: IsaacLabScene) -> MarkerChannel | None:
+    """A :class:`MarkerChannel` when Isaac Lab's ``VisualizationMarkers`` can be imported, else None."""
+    try:
+        from isaaclab.markers import VisualizationMarkers
+    except Exception:
+        return None
+    return MarkerChannel(layout, VisualizationMarkers, wxyz=layout.wxyz_data)
