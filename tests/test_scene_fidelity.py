@@ -72,14 +72,14 @@ def test_trails_follow_the_bodies_and_break_at_resets(make_testbed_env, tmp_path
     env = make_testbed_env(num_envs=4, episode_length_s=0.5)  # 30-step time-outs: resets inside the snippet
     logged = [0, 3]
     trig = every_n(1000)  # step 0 only
-    wrapped, truth = record(
+    _, truth = record(
         env, tmp_path, 100, logged, step_trigger=trig, recording_length=90, scene_log_cfg={"trails": ["cart", "Sphere"]}
     )
     tracked = [bool(h["done"][0]) for h in truth.history]
     (snip,) = expected_snippets(tracked, None, trig, 90)
     ents = read_rrd(tmp_path / f"{snip.name}.rrd")
     resets = 0
-    for j, env_id in enumerate(logged):
+    for env_id in logged:
         for suffix, (group, name, body) in {"Robot/cart": BODIES["Robot/cart"], "Sphere": BODIES["Sphere"]}.items():
             trail = ents[f"/World/trails/envs/env_{env_id}/{suffix}"]
             assert trail.static["LineStrips3D:radii"], "a trail has its style logged once, static"
@@ -137,8 +137,166 @@ def test_bad_scene_log_cfg_raises_before_anything_is_written(testbed_env, tmp_pa
     assert not (tmp_path / "out").exists()
 
 
-
 def test_trail_patterns_that_match_nothing_warn(testbed_env):
     with pytest.warns(RuntimeWarning, match=r"`trails` patterns \['wheel.*'\] match no body"):
         scene = IsaacLabScene(testbed_env.unwrapped.scene, 0, cfg={"trails": ["cart", "wheel.*"]})
     assert scene.trail_entities == ["/World/trails/envs/env_0/Robot/cart"]
+
+
+# ----------------------------------------------------------------------------------------------- sensors and markers
+def _run(env, tmp_path, steps, logged, **cfg):
+    """Record steps 0..steps-1 of a fresh episode (one snippet) and keep the simulator's truth after every step."""
+    base = env.unwrapped
+    wrapped = LogRerun(
+        env, logged_envs=logged, save_dir=tmp_path, step_trigger=lambda s: s == 0, recording_length=steps, **cfg
+    )
+    truth = []
+    try:
+        wrapped.reset(seed=0)
+        for k in range(steps):
+            action = 0.6 * torch.sin(torch.arange(base.num_envs, dtype=torch.float32) + 0.3 * k).unsqueeze(1)
+            _, _, terminated, truncated, _ = wrapped.step(action)
+            scene = base.scene
+            truth.append(
+                {
+                    "done": (terminated | truncated).numpy().copy(),
+                    "action": base.actions[:, 0].numpy().copy(),
+                    "cart": scene["robot"].data.body_link_pose_w.torch[:, 1, :3].numpy().copy(),
+                    "cuboid": scene["cuboid"].data.body_link_pose_w.torch[:, 0, :3].numpy().copy(),
+                    "contact": scene["cuboid_contact"].data.net_forces_w.torch.numpy().copy(),
+                    "hits": scene["height_scanner"].data.ray_hits_w.torch.numpy().copy(),
+                }
+            )
+    finally:
+        wrapped.recorder.close()
+    assert not any(t["done"][logged].any() for t in truth), "no env may reset inside the snippet for this test"
+    return read_rrd(tmp_path / "rl-rerun-step-0.rrd"), truth
+
+
+def _rows_of(ent, column):
+    order = ent.sorted_by("frame")
+    return list(ent.timeline("frame", order)), [ent.column(column)[i] for i in order]
+
+
+def test_markers_contact_forces_and_ray_hits_match_the_simulator(make_testbed_env, tmp_path):
+    from isaac_rerun.testbed.env import GOAL_OFFSET
+
+    env = make_testbed_env(num_envs=3, episode_length_s=10.0)
+    assert env.unwrapped.set_debug_vis(True)
+    logged, steps = [0, 2], 40
+    ents, truth = _run(env, tmp_path, steps, logged)
+    origins = _origins(env)
+
+    # the goal marker: one sphere per logged env, where the env's reset put it
+    frames, centers = _rows_of(ents["/World/markers/CartGoal/goal"], "Ellipsoids3D:centers")
+    assert frames == list(range(steps))
+    want = origins[logged] + np.array(GOAL_OFFSET)
+    for c in centers:
+        np.testing.assert_allclose(np.array(c), want, atol=1e-5)
+    assert ents["/World/markers/CartGoal/goal"].static["Ellipsoids3D:colors"]
+
+    # the effort arrows (debug vis): over each cart, 0.5 m per unit of the step's action, along x
+    arrows = ents["/World/markers/CartEffort/arrow"]
+    frames, vectors = _rows_of(arrows, "Arrows3D:vectors")
+    _, starts = _rows_of(arrows, "Arrows3D:origins")
+    assert frames == list(range(steps))
+    for k in range(steps):
+        np.testing.assert_allclose(np.array(vectors[k])[:, 0], 0.5 * truth[k]["action"][logged], atol=1e-5)
+        np.testing.assert_allclose(np.array(vectors[k])[:, 1:], 0.0, atol=1e-5)
+        np.testing.assert_allclose(np.array(starts[k]), truth[k]["cart"][logged] + [0, 0, 0.25], atol=1e-5)
+    assert np.abs([np.array(v)[:, 0] for v in vectors]).max() > 0.1, "the actions must move the arrows"
+
+    # contact forces of the resting cuboid: arrows at the cuboid, force x 0.01 m/N
+    resting = 0
+    for env_id in logged:
+        ent = ents[f"/World/sensors/cuboid_contact/env_{env_id}"]
+        frames, vecs = _rows_of(ent, "Arrows3D:vectors")
+        _, starts = _rows_of(ent, "Arrows3D:origins")
+        assert frames == list(range(steps))
+        for k in range(steps):
+            force = truth[k]["contact"][env_id, 0]
+            if np.linalg.norm(force) < 1e-3:
+                assert vecs[k] in (None, []), "no arrow without a force"
+                continue
+            np.testing.assert_allclose(np.array(vecs[k])[0], force * 0.01, atol=1e-5)
+            np.testing.assert_allclose(np.array(starts[k])[0], truth[k]["cuboid"][env_id], atol=1e-5)
+            resting += abs(force[2] - 0.5 * 9.81) < 0.05
+    assert resting >= steps // 2, "the 0.5 kg cuboid rests on the ground: its weight is the force for most frames"
+
+    # ray-caster hits: the sensor's hit points (all rays hit the ground or the cart)
+    for env_id in logged:
+        frames, points = _rows_of(ents[f"/World/sensors/height_scanner/env_{env_id}"], "Points3D:positions")
+        assert frames == list(range(steps))
+        for k in range(steps):
+            hits = truth[k]["hits"][env_id]
+            np.testing.assert_allclose(np.array(points[k]), hits[np.isfinite(hits).all(axis=1)], atol=1e-5)
+            assert len(points[k]) == 6
+
+
+def test_markers_sensors_follow_the_origin_layout_and_can_be_turned_off(make_testbed_env, tmp_path):
+    from isaac_rerun.testbed.env import GOAL_OFFSET
+
+    env = make_testbed_env(num_envs=3, episode_length_s=10.0)
+    ents, truth = _run(env, tmp_path / "origin", 30, [1], scene_log_cfg={"env_layout": "origin"})
+    origin = _origins(env)[1]
+    _, centers = _rows_of(ents["/World/markers/CartGoal/goal"], "Ellipsoids3D:centers")
+    np.testing.assert_allclose(np.array(centers[-1])[0], GOAL_OFFSET, atol=1e-5)
+    _, points = _rows_of(ents["/World/sensors/height_scanner/env_1"], "Points3D:positions")
+    np.testing.assert_allclose(np.array(points[-1]), truth[-1]["hits"][1] - origin, atol=1e-5)
+    _, starts = _rows_of(ents["/World/sensors/cuboid_contact/env_1"], "Arrows3D:origins")
+    assert starts[-1], "the cuboid has landed: it has a contact force"
+    np.testing.assert_allclose(np.array(starts[-1])[0], truth[-1]["cuboid"][1] - origin, atol=1e-5)
+
+    off = {"markers": False, "contact_forces": False, "ray_hits": False}
+    ents, _ = _run(env, tmp_path / "off", 5, [1], scene_log_cfg=off)
+    assert not [p for p in ents if p.startswith(("/World/markers", "/World/sensors"))]
+    assert "/World/envs/env_1/Robot/cart" in ents
+
+
+def test_generated_terrain_is_logged_once_with_its_colours(make_testbed_env, tmp_path):
+    from pxr import UsdGeom
+
+    from isaac_rerun.testbed.env import TESTBED_TERRAIN_CFG
+
+    env = make_testbed_env(num_envs=2, scene__ground=None, scene__terrain=TESTBED_TERRAIN_CFG)
+    mesh = UsdGeom.Mesh(env.unwrapped.scene.stage.GetPrimAtPath("/World/ground/terrain/mesh"))
+    n_points = len(mesh.GetPointsAttr().Get())
+    assert n_points > 1000
+    ents, _ = _run(env, tmp_path, 3, [0, 1])
+    terrain = ents["/World/ground/terrain/mesh"]
+    assert not terrain.columns, "the terrain is static: logged once, not per frame"
+    assert len(terrain.static["Mesh3D:vertex_positions"]) == n_points
+    colors = terrain.static["Mesh3D:vertex_colors"]
+    display = UsdGeom.PrimvarsAPI(mesh.GetPrim()).GetPrimvar("displayColor").Get()
+    assert len(colors) == n_points
+    assert len(set(colors)) == len({tuple(c) for c in display}) > 1, "one recorded colour per displayColor value"
+
+
+def test_camera_images_on_the_frame_timeline(make_testbed_env, tmp_path):
+    from isaac_rerun.testbed.env import TESTBED_CAMERA_CFG
+
+    env = make_testbed_env(num_envs=2, episode_length_s=10.0, scene__camera=TESTBED_CAMERA_CFG)
+    ents, _ = _run(env, tmp_path, 4, [1], scene_log_cfg={"cameras": ["camera"]})
+    root = "/World/sensors/camera/env_1"
+    assert np.ravel(ents[root].static["Pinhole:resolution"]).tolist() == [80.0, 60.0]
+    frames, images = _rows_of(ents[f"{root}/rgb"], "Image:buffer")
+    images = [img[0] for img in images]  # one blob per row
+    assert frames == [0, 1, 2, 3]
+    fmt = ents[f"{root}/rgb"].static["Image:format"]
+    fmt = fmt[0] if isinstance(fmt, list) else fmt
+    assert (fmt["width"], fmt["height"]) == (80, 60)
+    assert all(len(img) == 60 * 80 * 3 for img in images)
+    rgb = np.array(images[-1], dtype=np.uint8).reshape(60, 80, 3)
+    assert rgb.std() > 5, "the camera sees the scene, not a blank image"
+    frames, depth = _rows_of(ents[f"{root}/depth"], "DepthImage:buffer")
+    depth = [d[0] for d in depth]
+    assert frames == [0, 1, 2, 3]
+    d = np.frombuffer(bytes(depth[-1]), dtype=np.float32)
+    assert d.size == 60 * 80 and np.nanmax(d) > 1.0
+    frames, _ = _rows_of(ents[root], "Transform3D:translation")
+    assert frames == [0, 1, 2, 3]
+
+
+def test_unknown_camera_name_is_a_clear_error(testbed_env):
+    with pytest.raises(ValueError, match=r"`cameras` names \['front'\], which are not camera sensors"):
+        IsaacLabScene(testbed_env.unwrapped.scene, 0, cfg={"cameras": ["front"]})
