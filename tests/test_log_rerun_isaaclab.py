@@ -191,3 +191,13 @@ def test_bad_input_raises_and_writes_nothing(testbed_env, tmp_path):
             LogRerun(testbed_env, save_dir=out, **kwargs)
     assert not out.exists()
     assert "_reset_idx" not in testbed_env.unwrapped.__dict__
+
+
+def test_log_scalars_false_logs_episode_lengths_but_no_made_up_returns(make_testbed_env, tmp_path):
+    env = make_testbed_env(num_envs=2, episode_length_s=0.5)  # 30-step time-outs
+    _, truth = record(env, tmp_path, 70, [0], step_trigger=lambda s: s == 0, recording_length=65, log_scalars=False)
+    assert sum(bool(h["done"][0]) for h in truth.history[:65]) >= 2
+    ents = read_rrd(tmp_path / "rl-rerun-step-0.rrd")
+    assert "/scalars/env_0/episode_length" in ents
+    assert "/scalars/env_0/episode_return" not in ents  # no rewards were given: no return of 0.0
+    assert "/scalars/env_0/reward" not in ents

@@ -115,7 +115,7 @@ class _Episode:
 
     row: int  # index into the frame buffer
     env: int
-    ret: float
+    ret: float | None  # None: no rewards were given for it (e.g. log_scalars=False)
     length: int
 
 
@@ -227,6 +227,7 @@ class Recorder:
         self._host_ids = np.asarray(self.logged_envs)
         self._dev_ids: dict[str, Any] = {}
         self._ep_return = np.zeros(len(self.logged_envs))
+        self._ep_rewarded = np.zeros(len(self.logged_envs), dtype=bool)  # rewards were given for this episode
         self._ep_length = np.zeros(len(self.logged_envs), dtype=np.int64)
         self._ep_seen_start = np.zeros(len(self.logged_envs), dtype=bool)
         self._warned: set[str] = set()
@@ -268,6 +269,7 @@ class Recorder:
         if self.episode_trigger is not None and self._call(self.episode_trigger, "episode_trigger", self.episode_id):
             self.start(f"{self.name_prefix}-episode-{self.episode_id}")
         self._ep_return[:] = 0
+        self._ep_rewarded[:] = False
         self._ep_length[:] = 0
         self._ep_seen_start[:] = self.snippet is not None
         self._jump[:] = True  # every env was reset
@@ -336,6 +338,7 @@ class Recorder:
                 self._ep_seen_start[:] = False
                 self._ep_seen_start[0] = True
                 self._ep_return[0] = 0
+                self._ep_rewarded[0] = False
                 self._ep_length[0] = 0
             if self.snippet is not None:
                 self._capture(self._gather(), None, None, advance=False)
@@ -473,6 +476,7 @@ class Recorder:
             self._ep_length += 1
             if rewards is not None:
                 self._ep_return += rewards
+                self._ep_rewarded[:] = True
         row = len(s.frame_idx)
         s.frame_idx.append(s.frames)
         s.sim_time.append(s.steps * self.step_dt)
@@ -489,10 +493,16 @@ class Recorder:
             for j in np.nonzero(dones)[0]:
                 if self._ep_seen_start[j]:
                     s.episodes.append(
-                        _Episode(row, self.logged_envs[j], float(self._ep_return[j]), int(self._ep_length[j]))
+                        _Episode(
+                            row,
+                            self.logged_envs[j],
+                            float(self._ep_return[j]) if self._ep_rewarded[j] else None,
+                            int(self._ep_length[j]),
+                        )
                     )
                 self._ep_seen_start[j] = True
                 self._ep_return[j] = 0
+                self._ep_rewarded[j] = False
                 self._ep_length[j] = 0
         if len(s.frame_idx) >= self.flush_every or time.monotonic() - s.last_flush >= self.max_latency_s:
             self._flush(s)
@@ -556,13 +566,17 @@ class Recorder:
         for ep in s.episodes:
             by_env.setdefault(ep.env, []).append(ep)
         for env, eps in by_env.items():
-            sub = time_columns([ep.row for ep in eps])
-            for metric, values in (
-                ("episode_return", [e.ret for e in eps]),
-                ("episode_length", [e.length for e in eps]),
+            for metric, rows_of in (
+                ("episode_return", [e for e in eps if e.ret is not None]),
+                ("episode_length", eps),
             ):
+                if not rows_of:
+                    continue
+                values = [e.ret if metric == "episode_return" else e.length for e in rows_of]
                 stream.send_columns(
-                    f"{SCALARS_ROOT}/env_{env}/{metric}", indexes=sub, columns=rr.Scalars.columns(scalars=values)
+                    f"{SCALARS_ROOT}/env_{env}/{metric}",
+                    indexes=time_columns([e.row for e in rows_of]),
+                    columns=rr.Scalars.columns(scalars=values),
                 )
 
     def _send_trails(self, s: _Snippet, points: np.ndarray, time_columns: Callable[[Any], list[rr.TimeColumn]]) -> None:
