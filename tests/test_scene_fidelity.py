@@ -68,6 +68,23 @@ def test_global_prims_can_be_left_out(testbed_env, tmp_path):
     assert not [p for p in ents if p.startswith("/World/ground")]
 
 
+def test_source_env_visuals_are_not_logged_again_as_global_prims(testbed_env, tmp_path):
+    # Isaac Lab 3.x's env_regex_ns is "/World/envs/env_[^/]+": the envs root is still "/World/envs", or env 0's prims
+    # (the only env prims in the stage under replicated physics) are logged again as global prims, in world
+    # coordinates, over their body-relative visuals (env 0 then draws far off its bodies)
+    record(testbed_env, tmp_path, 2, [0, 1], step_trigger=lambda s: s == 0)
+    ents = read_rrd(tmp_path / "rl-rerun-step-0.rrd")
+    visuals = [
+        p for p, e in ents.items() if p.startswith("/World/envs/env_0/") and "Transform3D:translation" in e.static
+    ]
+    assert visuals
+    for path in visuals:
+        twin = ents[path.replace("/env_0/", "/env_1/", 1)].static  # env 1's visuals are read from env 0's prims
+        for key in ("Transform3D:translation", "Transform3D:quaternion"):
+            if key in twin:
+                np.testing.assert_allclose(ents[path].static[key], twin[key], atol=1e-6, err_msg=f"{path} {key}")
+
+
 def test_trails_follow_the_bodies_and_break_at_resets(make_testbed_env, tmp_path):
     env = make_testbed_env(num_envs=4, episode_length_s=0.5)  # 30-step time-outs: resets inside the snippet
     logged = [0, 3]

@@ -444,9 +444,14 @@ class IsaacLabScene:
     # ------------------------------------------------------------------ env origins and framing
     def _envs_root(self) -> str:
         """The prim under which the cloned envs live (``/World/envs``)."""
+        env_ns = getattr(self.scene, "env_ns", None)  # "/World/envs"
+        if isinstance(env_ns, str) and env_ns.startswith("/"):
+            return env_ns
+        # "/World/envs/env_.*" (2.x) or "/World/envs/env_[^/]+" (3.x: not split at its last "/", which is the regex's)
         ns = getattr(self.scene, "env_regex_ns", None)
-        if isinstance(ns, str) and "/" in ns.strip("/"):
-            return ns.rsplit("/", 1)[0]
+        m = _ENV_PATTERN.match(ns) if isinstance(ns, str) else None
+        if m and "/" in m["head"].strip("/"):
+            return m["head"].rsplit("/", 1)[0]
         return "/World/envs"
 
     def env_origins(self) -> np.ndarray:
@@ -479,7 +484,7 @@ class IsaacLabScene:
         lo, hi = pts.min(axis=0), pts.max(axis=0)
         target = (lo + hi) / 2
         radius = max(float(np.linalg.norm(hi - lo)) / 2, 0.75)
-        direction = np.array([1.0, 1.0, 0.75])
+        direction = np.array([1.0, 1.0, 1.0])  # Isaac Lab's default viewer: eye (7.5, 7.5, 7.5) on the origin
         eye = target + direction / np.linalg.norm(direction) * (2.2 * radius + 1.0)
         return eye.astype(np.float32), target.astype(np.float32)
 
