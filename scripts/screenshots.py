@@ -1,0 +1,354 @@
+"""Regenerate the pictures in ``docs/images/`` from a real recording (run by ``scripts/screenshots.sh``).
+
+1. Trains Stable-Baselines3 PPO for a few thousand timesteps on the bundled test-bed task (kit-less, CPU), wrapped in
+   Isaac Lab's ``Sb3VecEnvWrapper`` as ``examples/train_sb3.py`` does, with ``RerunCallback`` recording the last
+   ``--frames`` vector steps of envs 0 and 1 (trails on the cart and the pole tip) into a temporary folder.
+2. For each picture, copies the snippet with the picture's blueprint as its only one (the viewer keeps a recording's
+   own blueprint active over a ``.rbl`` given beside it): ``recording.png``, the recorder's own layout (3D view framed
+   by ``view_eye`` + the ``/scalars`` plots); ``scene-3d.png``, its 3D view alone. Both select the ``frame`` timeline
+   (the trails' visible range is on it) and follow it to the snippet's last frame.
+3. Serves each copy with ``rerun <file> --serve-web`` (free ports), opens the web viewer in headless Chromium (software
+   WebGL, driven over the DevTools pipe so that it can wait in real time for the viewer to load and render), saves
+   the picture once it stops changing, stops both by pid, and writes an optimized PNG into ``docs/images/``.
+
+Usage: ``.venv/bin/python scripts/screenshots.py [--out docs/images] [--keep] [--reuse KEPT_FOLDER]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import fcntl
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+APP_ID = "isaac_rerun"  # the application id of the recordings RerunCallback writes to a folder
+LOGGED_ENVS = [0, 1]
+TRAILS = ["cart", "tip"]
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default=str(ROOT / "docs" / "images"), help="folder for the PNGs")
+    p.add_argument("--reuse", default=None, help="a folder kept by --keep: screenshot its recording, train nothing")
+    p.add_argument("--num_envs", type=int, default=16)
+    p.add_argument("--timesteps", type=int, default=6144, help="SB3 timesteps to train (num_envs per vector step)")
+    p.add_argument("--frames", type=int, default=150, help="frames in the recorded snippet (ends with training)")
+    p.add_argument("--settle_s", type=float, default=20, help="seconds the viewer gets before its picture may be taken")
+    p.add_argument("--max_s", type=float, default=120, help="take the picture after this many seconds at the latest")
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder (recording, blueprint, raw PNGs)")
+    return p.parse_args()
+
+
+# ---------------------------------------------------------------------------------------------------- recording
+def record(folder: Path, args: argparse.Namespace) -> Path:
+    """Train PPO briefly, recording its last ``args.frames`` vector steps; returns the snippet. Writes the 3D view's
+    framing (``view_eye`` of the logged envs, as the recorder computes it) and the trail entities beside it."""
+    from isaaclab_rl.sb3 import Sb3VecEnvWrapper
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from isaac_rerun.integrations.sb3 import RerunCallback
+    from isaac_rerun.scene import IsaacLabScene
+    from isaac_rerun.testbed import make_env
+
+    env = make_env(num_envs=args.num_envs, device="cpu", seed=0)
+    try:
+        venv = VecNormalize(Sb3VecEnvWrapper(env), norm_obs=True, norm_reward=True, clip_obs=10.0)
+        n_steps = 64
+        vector_steps = -(-args.timesteps // (n_steps * venv.num_envs)) * n_steps  # whole rollouts
+        start = max(vector_steps - args.frames, 0)
+        model = PPO(
+            "MlpPolicy",
+            venv,
+            n_steps=n_steps,
+            batch_size=n_steps * venv.num_envs // 4,
+            policy_kwargs={"net_arch": [64, 64]},
+            seed=0,
+            device="cpu",
+            verbose=0,
+        )
+        t0 = time.perf_counter()
+        with RerunCallback(
+            save_dir=folder,
+            logged_envs=LOGGED_ENVS,
+            step_trigger=lambda s: s == start,
+            recording_length=args.frames,
+            name_prefix="sb3-ppo",
+            scene_log_cfg={"trails": TRAILS},
+        ) as callback:
+            model.learn(vector_steps * venv.num_envs, callback=callback)
+        print(f"trained {model.num_timesteps} timesteps in {time.perf_counter() - t0:.0f} s", flush=True)
+        layout = IsaacLabScene(env.unwrapped.scene, LOGGED_ENVS, cfg={"trails": TRAILS})
+        eye, target = layout.view_eye(layout.gather())
+        framing = {"eye": eye.tolist(), "target": target.tolist(), "trails": list(layout.trail_entities)}
+    finally:
+        env.close()
+    snippets = [Path(p) for p in callback.paths if Path(p).exists()]
+    if len(snippets) != 1:
+        raise SystemExit(f"expected one recorded snippet, got {snippets}")
+    (folder / "framing.json").write_text(json.dumps(framing))
+    return snippets[0]
+
+
+def pictures(framing: dict) -> dict[str, tuple[object, tuple[int, int]]]:
+    """Blueprint and window size of each picture: the recorder's own layout (3D scene + plots) and the 3D view alone.
+    Both select the snippet's ``frame`` timeline, on which the trails' visible range is set, and follow it to its
+    last frame."""
+    import rerun.blueprint as rrb
+
+    from isaac_rerun.recorder import default_blueprint
+
+    eye = (framing["eye"], framing["target"])
+    full = default_blueprint(eye=eye, trails=framing["trails"], frame_timeline="frame")
+    scene_3d = full.root_container.contents[0]  # the 3D view of the recorder's layout (same eye, same trails)
+    top = rrb.TopPanel(state="hidden")  # hides the viewer's menu bar (and its "software rasterizer" badge)
+    return {
+        "recording.png": (
+            rrb.Blueprint(
+                full.root_container,
+                rrb.TimePanel(timeline="frame", play_state="following", state="collapsed"),
+                top,
+                collapse_panels=True,
+            ),
+            (1280, 720),
+        ),
+        "scene-3d.png": (
+            rrb.Blueprint(
+                scene_3d,
+                rrb.TimePanel(timeline="frame", play_state="following", state="hidden"),
+                top,
+                collapse_panels=True,
+            ),
+            (960, 720),  # about the 3D view's shape in the recorder's layout: the same framing
+        ),
+    }
+
+
+def with_blueprint(src: Path, blueprint: object, dst: Path) -> None:
+    """Copy the recording ``src`` to ``dst`` with ``blueprint`` as its only blueprint (the viewer keeps the
+    recording's own blueprint active over a ``.rbl`` given beside it)."""
+    import rerun as rr
+    from rerun.chunk import RrdReader
+
+    rec = rr.RecordingStream(APP_ID, recording_id=f"docs-{dst.stem}")
+    rec.save(str(dst))
+    rec.send_blueprint(blueprint, make_active=True, make_default=True)  # type: ignore[arg-type]
+    rec.send_chunks(RrdReader(src).stream())
+    rec.flush()
+    rec.disconnect()
+
+
+# ---------------------------------------------------------------------------------------------------- screenshots
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve(paths: list[Path], log: Path) -> Iterator[str]:
+    """``rerun <paths> --serve-web`` on free ports; yields the web viewer URL for the data; kills it by pid."""
+    rerun = Path(sys.executable).with_name("rerun")
+    web, grpc = free_port(), free_port()
+    cmd = [str(rerun), *map(str, paths), "--serve-web", "--web-viewer-port", str(web), "--port", str(grpc)]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"rerun exited ({proc.returncode}): {log.read_text(errors='replace')[-2000:]}")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{web}/", timeout=2).close()
+                with socket.create_connection(("127.0.0.1", grpc), timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    tail = log.read_text(errors="replace")[-2000:]
+                    raise SystemExit(f"rerun did not serve within 60 s: {tail}") from None
+                time.sleep(0.5)
+        data = urllib.parse.quote(f"rerun+http://127.0.0.1:{grpc}/proxy", safe="")
+        yield f"http://127.0.0.1:{web}/?url={data}"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    raise SystemExit("no chromium found: apt-get install -y chromium")
+
+
+def _fd_above_4(fd: int) -> int:
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
+    os.close(fd)
+    return high
+
+
+class Browser:
+    """Headless Chromium driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``: it reads commands
+    on fd 3 and writes replies on fd 4, NUL-terminated JSON): real-time waits, which ``--screenshot`` lacks (its
+    virtual time runs out while the viewer's WebAssembly still compiles)."""
+
+    def __init__(self, size: tuple[int, int], tmp: Path):
+        self.profile = Path(tempfile.mkdtemp(prefix="chromium-", dir=tmp))
+        cmd_r, self._cmd_w = os.pipe()
+        self._out_r, out_w = os.pipe()
+        cmd_r, out_w = (_fd_above_4(fd) for fd in (cmd_r, out_w))  # the wrapper's 3</4> cannot clobber them
+        args = [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            f"--user-data-dir={self.profile}",
+            "--enable-unsafe-swiftshader",
+            "--use-angle=swiftshader",
+            f"--window-size={size[0]},{size[1]}",
+            "--remote-debugging-pipe",
+            "about:blank",
+        ]
+        # bash moves the pipe ends to fds 3 and 4, then becomes chromium
+        wrapper = f'exec "$@" 3<&{cmd_r} 4>&{out_w} {cmd_r}<&- {out_w}>&-'
+        self.proc = subprocess.Popen(
+            ["bash", "-c", wrapper, "bash", *args],
+            pass_fds=(cmd_r, out_w),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        os.close(cmd_r)
+        os.close(out_w)
+        self._buf = b""
+        self._id = 0
+        self.size = size
+        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": False},
+            session=True,
+        )
+
+    def call(self, method: str, params: dict | None = None, *, session: bool = False, timeout: float = 120) -> dict:
+        self._id += 1
+        msg: dict = {"id": self._id, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = self.session
+        os.write(self._cmd_w, json.dumps(msg).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while True:
+            while b"\0" not in self._buf:
+                if not select.select([self._out_r], [], [], max(deadline - time.monotonic(), 0))[0]:
+                    raise SystemExit(f"chromium did not answer {method} within {timeout:.0f} s")
+                chunk = os.read(self._out_r, 1 << 20)
+                if not chunk:
+                    raise SystemExit(f"chromium exited ({self.proc.poll()}) during {method}")
+                self._buf += chunk
+            raw, self._buf = self._buf.split(b"\0", 1)
+            reply = json.loads(raw)
+            if reply.get("id") == self._id:
+                if "error" in reply:
+                    raise SystemExit(f"chromium: {method} failed: {reply['error']}")
+                return reply.get("result", {})
+
+    def screenshot(self, url: str, png: Path, *, settle_s: float, max_s: float) -> None:
+        """Open ``url``; after at least ``settle_s`` seconds, once two captures 3 s apart are the same (or after
+        ``max_s``), save the last one."""
+        self.call("Page.navigate", {"url": url}, session=True)
+        t0 = time.monotonic()
+        prev = None
+        while True:
+            time.sleep(3)
+            shot = self.call("Page.captureScreenshot", {"format": "png"}, session=True)["data"]
+            elapsed = time.monotonic() - t0
+            if (elapsed >= settle_s and shot == prev) or elapsed >= max_s:
+                break
+            prev = shot
+        png.write_bytes(base64.b64decode(shot))
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.call("Browser.close", timeout=10)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(10)
+        with contextlib.suppress(ProcessLookupError):  # renderer / GPU helpers left in its session
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        os.close(self._cmd_w)
+        os.close(self._out_r)
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def optimize(src: Path, dst: Path) -> None:
+    """Save ``src`` as an optimized PNG (a 256-colour palette if the full-colour one is over 400 KB)."""
+    from PIL import Image
+
+    img = Image.open(src).convert("RGB")
+    img.save(dst, optimize=True)
+    if dst.stat().st_size > 400_000:
+        img.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(dst, optimize=True)
+    print(f"wrote {dst.relative_to(ROOT) if dst.is_relative_to(ROOT) else dst} ({dst.stat().st_size // 1024} KB)")
+
+
+def main() -> None:
+    args = parse_args()
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="isaac-rerun-screenshots-"))
+    try:
+        if args.reuse:
+            folder = Path(args.reuse).resolve()
+            rrd = next(folder.glob("sb3-ppo-step-*.rrd"))
+        else:
+            folder, rrd = tmp, record(tmp, args)
+        framing = json.loads((folder / "framing.json").read_text())
+        for name, (blueprint, size) in pictures(framing).items():
+            t0 = time.perf_counter()
+            shown = tmp / f"{Path(name).stem}.rrd"
+            with_blueprint(rrd, blueprint, shown)
+            raw = tmp / f"raw-{name}"
+            with serve([shown], tmp / f"rerun-{name}.log") as url:
+                browser = Browser(size, tmp)
+                try:
+                    browser.screenshot(url, raw, settle_s=args.settle_s, max_s=args.max_s)
+                finally:
+                    browser.close()
+            optimize(raw, out / name)
+            print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
