@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -62,15 +63,45 @@ def quaternion(xyzw: Any) -> Any:
     return np.asarray(xyzw, dtype=np.float32).reshape(4)
 
 
-def spatial3d_view(name: str, origin: str, eye: tuple[Any, Any] | None, overrides: dict[str, Any]) -> Any:
-    """A 3D view, framed by ``eye`` = (position, look target) where the blueprint API has eye controls (0.24+),
-    with per-entity ``overrides`` (e.g. visible time ranges) where it takes them."""
+def spatial3d_view(name: str, origin: str, eye: tuple[Any, Any] | None, trails: Sequence[str], timeline: str) -> Any:
+    """A 3D view, framed by ``eye`` = (position, look target), in which each of the ``trails`` entities shows what
+    was logged from the start of ``timeline`` up to the cursor. rerun-sdk 0.23 has neither eye controls nor (with
+    numpy < 2) working time-range overrides: there the view has the viewer's default framing and trails show only
+    their latest segment."""
     kwargs: dict[str, Any] = {"name": name, "origin": origin}
-    if eye is not None and hasattr(rrb, "EyeControls3D"):
-        kwargs["eye_controls"] = rrb.EyeControls3D(position=eye[0], look_target=eye[1], eye_up=(0.0, 0.0, 1.0))
-    if overrides:
-        kwargs["overrides"] = overrides
+    if hasattr(rrb, "EyeControls3D"):  # rerun-sdk 0.24+
+        if eye is not None:
+            kwargs["eye_controls"] = rrb.EyeControls3D(position=eye[0], look_target=eye[1], eye_up=(0.0, 0.0, 1.0))
+        if trails:
+            since_start = rrb.VisibleTimeRanges(
+                rrb.VisibleTimeRange(
+                    timeline, start=rrb.TimeRangeBoundary.infinite(), end=rrb.TimeRangeBoundary.cursor_relative()
+                )
+            )
+            kwargs["overrides"] = {path: since_start for path in trails}
     return rrb.Spatial3DView(**kwargs)
+
+
+FLUSH_TIMEOUT_S = 20.0
+"""How long a flush may wait for a stream's sink (a file on a full disk can block it forever)."""
+
+
+def flush(stream: rr.RecordingStream) -> None:
+    """Flush a stream, waiting at most :data:`FLUSH_TIMEOUT_S` (rerun-sdk 0.24+; 0.23's flush has no timeout).
+
+    Raises when the timeout is reached, so that a caller's clean-up and warning run instead of training hanging.
+    """
+    try:
+        stream.flush(timeout_sec=FLUSH_TIMEOUT_S)
+    except TypeError:  # rerun-sdk 0.23: flush(blocking=True)
+        stream.flush()
+
+
+def time_panel(timeline: str) -> list[Any]:
+    """A time panel that opens on ``timeline`` (rerun-sdk 0.24+; older versions cannot choose: none)."""
+    if "timeline" not in inspect.signature(rrb.TimePanel.__init__).parameters:
+        return []
+    return [rrb.TimePanel(timeline=timeline, state="collapsed")]
 
 
 def connect_grpc(stream: rr.RecordingStream, url: str) -> None:

@@ -69,7 +69,7 @@ class Output:
         if sink.owns_stream:
             _close_stream(sink, "stream")
         else:
-            sink.stream.flush()
+            _compat.flush(sink.stream)
 
     def metrics_stream(self, prefix: str) -> rr.RecordingStream:  # pragma: no cover - interface
         """The stream that holds training metrics on the global timelines (one per run)."""
@@ -87,7 +87,7 @@ def _close_stream(owner: object, attr: str) -> None:
     stream = getattr(owner, attr)
     setattr(owner, attr, None)
     try:
-        stream.flush()
+        _compat.flush(stream)
     finally:
         stream.disconnect()
         del stream

@@ -75,8 +75,12 @@ def default_blueprint(
     eye: tuple[Any, Any] | None = None,
     trails: Sequence[str] = (),
     frame_timeline: str = "frame",
+    envs: Sequence[int] = (),
 ) -> rrb.Blueprint:
-    """The layout sent with each recording: the 3D scene beside the per-env scalar plots.
+    """The layout sent with each recording: the 3D scene beside the per-env scalar plots, on the snippet's frames.
+
+    The plots: reward, action, and (in tabs) episode return and length of each logged env in ``envs``; with no
+    ``envs``, one plot of everything under ``/scalars``. The time panel opens on ``frame_timeline`` (rerun-sdk 0.24+).
 
     Parameters
     ----------
@@ -88,25 +92,29 @@ def default_blueprint(
         Trail entities: each shows every segment logged from the start of ``frame_timeline`` up to the time cursor.
     frame_timeline:
         The snippet's frame timeline (the trails' visible time range is on it).
+    envs:
+        The logged envs (their ``/scalars/env_<i>/...`` entities).
     """
-    overrides: dict[str, Any] = {}
-    if trails:
-        since_start = rrb.VisibleTimeRanges(
-            rrb.VisibleTimeRange(
-                frame_timeline,
-                start=rrb.TimeRangeBoundary.infinite(),
-                end=rrb.TimeRangeBoundary.cursor_relative(),
-            )
+    if envs:
+
+        def plot(name: str, metric: str) -> rrb.TimeSeriesView:
+            contents = [f"{SCALARS_ROOT}/env_{e}/{metric}" for e in envs]
+            return rrb.TimeSeriesView(name=name, origin=SCALARS_ROOT, contents=contents)
+
+        plots: Any = rrb.Vertical(
+            plot("reward", "reward"),
+            plot("action", "action"),
+            rrb.Tabs(plot("episode return", "episode_return"), plot("episode length", "episode_length")),
         )
-        overrides = {path: since_start for path in trails}
-    return rrb.Blueprint(
+    else:
+        plots = rrb.TimeSeriesView(name="scalars", origin=SCALARS_ROOT)
+    parts: list[Any] = [
         rrb.Horizontal(
-            _compat.spatial3d_view("scene", scene_origin, eye, overrides),
-            rrb.TimeSeriesView(name="scalars", origin=SCALARS_ROOT),
-            column_shares=[3, 2],
-        ),
-        collapse_panels=True,
-    )
+            _compat.spatial3d_view("scene", scene_origin, eye, trails, frame_timeline), plots, column_shares=[3, 2]
+        )
+    ]
+    parts += _compat.time_panel(frame_timeline)
+    return rrb.Blueprint(*parts, collapse_panels=True)
 
 
 @dataclass
@@ -391,6 +399,7 @@ class Recorder:
                         eye=self.scene.view_eye(self.scene.gather()),
                         trails=self.scene.trail_entities,
                         frame_timeline=sink.frame_timeline,
+                        envs=self.logged_envs,
                     )
                 _compat.send_blueprint(sink.stream, blueprint, self.output.application_id)
                 self.scene.log_static(sink.stream)

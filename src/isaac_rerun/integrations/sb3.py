@@ -28,6 +28,7 @@ again from 0 when ``reset_num_timesteps=True`` (and so does the ``timesteps`` ti
 from __future__ import annotations
 
 import os
+import warnings
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -39,6 +40,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import HumanOutputFormat, KVWriter, Logger
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecNormalize
 
+from isaac_rerun import _compat
 from isaac_rerun.integrations.gymnasium import find_isaac_env, step_dt_of
 from isaac_rerun.outputs import FolderOutput, Output, Sink, check_name_prefix, resolve_output, validate_output_args
 from isaac_rerun.recorder import Recorder
@@ -432,7 +434,10 @@ class _LearnOutput(Output):
                 self._metrics_open = False
                 self.inner.close()  # completes the metrics file; the folder stays usable for snippets
         elif (stream := self.stream) is not None:
-            stream.flush()
+            try:
+                _compat.flush(stream)
+            except Exception as exc:  # a full disk or a vanished viewer: training has ended anyway
+                warnings.warn(f"isaac_rerun: could not flush the recording ({exc!r})", RuntimeWarning, stacklevel=2)
 
     def close(self) -> None:
         self.inner.close()

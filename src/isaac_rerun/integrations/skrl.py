@@ -55,6 +55,7 @@ from skrl.agents.torch import Agent
 from skrl.envs.wrappers.torch import MultiAgentEnvWrapper
 from skrl.trainers.torch import ParallelTrainer, SequentialTrainer, SequentialTrainerCfg, StepTrainer, Trainer
 
+from isaac_rerun import _compat
 from isaac_rerun.integrations.gymnasium import find_isaac_env, step_dt_of
 from isaac_rerun.outputs import Output, Sink, resolve_output
 from isaac_rerun.recorder import Recorder
@@ -531,7 +532,7 @@ class RerunRecording:
             run.recorder.close()  # finishes the open snippet; the shared output stays open
             if run.metrics_logged and self.output is not None:
                 try:
-                    self.output.metrics_stream(self.name_prefix).flush()
+                    _compat.flush(self.output.metrics_stream(self.name_prefix))
                 except Exception as exc:
                     self._warn("flush", f"isaac_rerun: could not flush the training metrics ({exc!r})")
         finally:
