@@ -36,22 +36,17 @@ def main() -> None:
 
     from isaac_rerun import every_n
     from isaac_rerun.integrations.sb3 import RerunCallback
+    from isaac_rerun.testbed.agents import sb3_ppo_cfg
 
     env = make_task_env(args)
     try:
         venv = VecNormalize(Sb3VecEnvWrapper(env), norm_obs=True, norm_reward=True, clip_obs=10.0)
-        n_steps = 64
-        model = PPO(
-            "MlpPolicy",
-            venv,
-            n_steps=n_steps,
-            batch_size=n_steps * venv.num_envs // 4,
-            policy_kwargs={"net_arch": [64, 64]},
-            seed=args.seed,
-            device=args.device,
-            verbose=1,  # SB3's progress table after each rollout
+        cfg = sb3_ppo_cfg(venv.num_envs)
+        # verbose=1: SB3's progress table after each rollout
+        model = PPO("MlpPolicy", venv, **cfg, seed=args.seed, device=args.device, verbose=1)
+        print(
+            f"training PPO on {venv.num_envs} envs for {args.timesteps} timesteps ({cfg['n_steps']} steps per rollout)"
         )
-        print(f"training PPO on {venv.num_envs} envs for {args.timesteps} timesteps ({n_steps} steps per rollout)")
         with RerunCallback(
             save_dir=args.rerun_dir,
             logged_envs=logged_envs(args),

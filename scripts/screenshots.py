@@ -65,23 +65,16 @@ def record(folder: Path, args: argparse.Namespace) -> Path:
     from isaac_rerun.integrations.sb3 import RerunCallback
     from isaac_rerun.scene import IsaacLabScene
     from isaac_rerun.testbed import make_env
+    from isaac_rerun.testbed.agents import sb3_ppo_cfg
 
     env = make_env(num_envs=args.num_envs, device="cpu", seed=0)
     try:
         venv = VecNormalize(Sb3VecEnvWrapper(env), norm_obs=True, norm_reward=True, clip_obs=10.0)
-        n_steps = 64
+        cfg = sb3_ppo_cfg(venv.num_envs)  # as examples/train_sb3.py trains
+        n_steps = cfg["n_steps"]
         vector_steps = -(-args.timesteps // (n_steps * venv.num_envs)) * n_steps  # whole rollouts
         start = max(vector_steps - args.frames, 0)
-        model = PPO(
-            "MlpPolicy",
-            venv,
-            n_steps=n_steps,
-            batch_size=n_steps * venv.num_envs // 4,
-            policy_kwargs={"net_arch": [64, 64]},
-            seed=0,
-            device="cpu",
-            verbose=0,
-        )
+        model = PPO("MlpPolicy", venv, **cfg, seed=0, device="cpu", verbose=0)
         t0 = time.perf_counter()
         with RerunCallback(
             save_dir=folder,
@@ -114,7 +107,7 @@ def pictures(framing: dict) -> dict[str, tuple[object, tuple[int, int]]]:
     from isaac_rerun.recorder import default_blueprint
 
     eye = (framing["eye"], framing["target"])
-    full = default_blueprint(eye=eye, trails=framing["trails"], frame_timeline="frame")
+    full = default_blueprint(eye=eye, trails=framing["trails"], frame_timeline="frame", envs=LOGGED_ENVS)
     scene_3d = full.root_container.contents[0]  # the 3D view of the recorder's layout (same eye, same trails)
     top = rrb.TopPanel(state="hidden")  # hides the viewer's menu bar (and its "software rasterizer" badge)
     return {

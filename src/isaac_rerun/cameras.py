@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import rerun as rr
 
-from isaac_rerun.sensors import SENSORS_ROOT, Channel, TimeColumns, _rows, _torch, sensor_kind
+from isaac_rerun.sensors import Channel, SensorChannel, TimeColumns, _rows, _torch, sensor_kind
 
 if TYPE_CHECKING:
     from isaac_rerun.scene import IsaacLabScene
@@ -31,15 +31,11 @@ _RGB = ("rgb", "rgba")
 _DEPTH = ("distance_to_image_plane", "depth")
 
 
-class CameraChannel(Channel):
+class CameraChannel(SensorChannel):
     """Images, pose and intrinsics of one camera sensor for the logged envs (see the module docstring)."""
 
     def __init__(self, layout: IsaacLabScene, name: str, sensor: Any):
-        self.name = name
-        self.sensor = sensor
-        self.layout = layout
-        self.envs = layout.logged_envs
-        self.entities = [f"{SENSORS_ROOT}/{name}/env_{env}" for env in self.envs]
+        super().__init__(layout, name, sensor)
         self._pinholes: dict[int, set[str]] = {}  # stream id -> entities whose pinhole was logged
 
     def gather(self, poses: np.ndarray) -> Any:

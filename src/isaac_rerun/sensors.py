@@ -28,7 +28,7 @@ import rerun as rr
 if TYPE_CHECKING:
     from isaac_rerun.scene import IsaacLabScene
 
-__all__ = ["SENSORS_ROOT", "Channel", "ContactForceChannel", "RayHitChannel", "sensor_channels"]
+__all__ = ["SENSORS_ROOT", "Channel", "ContactForceChannel", "RayHitChannel", "SensorChannel", "sensor_channels"]
 
 SENSORS_ROOT = "/World/sensors"
 TimeColumns = Callable[[Sequence[int]], list[rr.TimeColumn]]
@@ -80,14 +80,23 @@ def _partitioned(values: list[np.ndarray], width: int) -> tuple[np.ndarray, list
     return flat.reshape(-1, width), lengths
 
 
-class ContactForceChannel(Channel):
+class SensorChannel(Channel):
+    """A channel of one sensor of ``scene.sensors``: one entity per logged env, ``/World/sensors/<name>/env_<i>``."""
+
+    def __init__(self, layout: IsaacLabScene, name: str, sensor: Any):
+        self.name = name
+        self.sensor = sensor
+        self.layout = layout
+        self.envs = layout.logged_envs
+        self.entities = [f"{SENSORS_ROOT}/{name}/env_{env}" for env in self.envs]
+
+
+class ContactForceChannel(SensorChannel):
     """Net contact forces of one contact sensor as arrows at the sensed bodies (see the module docstring)."""
 
     def __init__(self, layout: IsaacLabScene, name: str, sensor: Any, scale: float):
-        self.name = name
-        self.sensor = sensor
+        super().__init__(layout, name, sensor)
         self.scale = float(scale)
-        self.envs = layout.logged_envs
         names = list(getattr(sensor, "sensor_names", None) or getattr(sensor, "body_names", None) or [])
         pattern = getattr(getattr(sensor, "cfg", None), "prim_path", "") or ""
         # the row (in the layout's pose array) of each sensed body in each logged env; -1 if it is not logged
@@ -110,7 +119,6 @@ class ContactForceChannel(Channel):
                 RuntimeWarning,
                 stacklevel=4,
             )
-        self.entities = [f"{SENSORS_ROOT}/{name}/env_{env}" for env in self.envs]
 
     def log_static(self, stream: rr.RecordingStream) -> None:
         for entity in self.entities:
@@ -137,15 +145,8 @@ class ContactForceChannel(Channel):
             )
 
 
-class RayHitChannel(Channel):
+class RayHitChannel(SensorChannel):
     """Hit points of one ray caster (see the module docstring)."""
-
-    def __init__(self, layout: IsaacLabScene, name: str, sensor: Any):
-        self.name = name
-        self.sensor = sensor
-        self.layout = layout
-        self.envs = layout.logged_envs
-        self.entities = [f"{SENSORS_ROOT}/{name}/env_{env}" for env in self.envs]
 
     def log_static(self, stream: rr.RecordingStream) -> None:
         for entity in self.entities:

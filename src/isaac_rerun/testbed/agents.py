@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+SB3_PPO_N_STEPS = 64
+"""Vector steps per SB3 PPO rollout in :func:`sb3_ppo_cfg`."""
+
+
+def sb3_ppo_cfg(num_envs: int, n_steps: int = SB3_PPO_N_STEPS) -> dict[str, Any]:
+    """Keyword arguments of a small SB3 ``PPO("MlpPolicy", venv, **cfg)`` for the test bed (4 minibatches)."""
+    return {"n_steps": n_steps, "batch_size": n_steps * num_envs // 4, "policy_kwargs": {"net_arch": [64, 64]}}
+
 
 def rsl_rl_ppo_cfg(seed: int = 0, max_iterations: int = 30, num_steps_per_env: int = 24) -> dict[str, Any]:
     """A small rsl_rl 5.x ``OnPolicyRunner`` PPO configuration (the dict ``OnPolicyRunner`` takes)."""
