@@ -27,13 +27,17 @@ import torch
 
 from isaac_rerun.outputs import FolderOutput
 from isaac_rerun.recorder import Recorder
-from isaac_rerun.scene import IsaacLabScene
+from isaac_rerun.scene import IsaacLabScene, SceneLogCfg
 
 # The recording work is timed in CPU seconds of the training thread (time.thread_time): what the recorder takes from
 # the loop that steps the simulator, without the time the OS gives other processes and threads on a busy machine.
 # Rerun's own background threads (serialization, file writing) run beside it; line 6 (training throughput, wall clock)
 # shows everything together.
 CLOCK = time.thread_time
+
+# what the seed-style baseline logs too: body poses only (the test bed's contact sensor, ray caster and goal marker
+# would add their own per-frame channels to ours alone)
+POSES_ONLY = SceneLogCfg(markers=False, contact_forces=False, ray_hits=False)
 
 
 class Timer:
@@ -64,7 +68,7 @@ def run_recorder(
     """Seconds spent in the recorder over ``steps`` steps (recording all of them, or none): per-frame work, and the
     per-snippet fixed work (opening the file, logging the static visuals, closing the file); and the snippet file."""
     base = env.unwrapped
-    layout = IsaacLabScene(base.scene, logged)
+    layout = IsaacLabScene(base.scene, logged, cfg=POSES_ONLY)
     timer = Timer()
     rec = Recorder(
         layout,
@@ -97,7 +101,7 @@ def run_warm(env: Any, logged: list[int], calls: int, folder: Path, *, record: b
     caches; right after a real ``env.step()`` the same code runs several times slower, see docs/performance.md)."""
     base = env.unwrapped
     rec = Recorder(
-        IsaacLabScene(base.scene, logged),
+        IsaacLabScene(base.scene, logged, cfg=POSES_ONLY),
         FolderOutput(folder),
         step_trigger=(lambda s: s == 0) if record else (lambda s: False),
         recording_length=10**9,
@@ -120,7 +124,7 @@ def run_baseline(env: Any, logged: list[int], steps: int, path: Path) -> float:
     """Seconds spent by a seed-style logger: full-tensor host copy, one ``log`` per body per step."""
     base = env.unwrapped
     scene = base.scene
-    layout = IsaacLabScene(scene, logged)
+    layout = IsaacLabScene(scene, logged, cfg=POSES_ONLY)
     assets = [a.asset for a in layout._assets]
     stream = rr.RecordingStream("baseline")
     stream.save(str(path))
