@@ -217,6 +217,7 @@ class Recorder:
         self.output: Output = output if isinstance(output, Output) else output()
         self.global_timeline = global_timeline
         self.flush_every = flush_every
+        self._flush_at = min(flush_every, getattr(scene, "max_buffered_frames", None) or flush_every)
         self.max_latency_s = float(max_latency_s) if max_latency_s is not None else (0.5 if self.output.live else 5.0)
         self.verbose = verbose
         self.logged_envs = scene.logged_envs
@@ -513,7 +514,7 @@ class Recorder:
                 self._ep_return[j] = 0
                 self._ep_rewarded[j] = False
                 self._ep_length[j] = 0
-        if len(s.frame_idx) >= self.flush_every or time.monotonic() - s.last_flush >= self.max_latency_s:
+        if len(s.frame_idx) >= self._flush_at or time.monotonic() - s.last_flush >= self.max_latency_s:
             self._flush(s)
 
     def _flush(self, s: _Snippet) -> None:

@@ -264,6 +264,10 @@ class IsaacLabScene:
             channel = markers.marker_channel(self)
             if channel is not None:
                 self.channels.append(channel)
+        # images are large: buffer fewer frames between sends when cameras are logged
+        self.max_buffered_frames: int | None = (
+            8 if any(isinstance(c, cameras.CameraChannel) for c in self.channels) else None
+        )
 
     # ------------------------------------------------------------------ layout
     def _add_asset(self, kind: str, name: str, asset: Any, quaternion_order: str) -> None:
