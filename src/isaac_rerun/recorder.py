@@ -403,6 +403,11 @@ class Recorder:
                         envs=self.logged_envs,
                     )
                 _compat.send_blueprint(sink.stream, blueprint, self.output.application_id)
+                for env in self.logged_envs:  # one value per episode: points, visible even when there is one
+                    for metric in ("episode_return", "episode_length"):
+                        sink.stream.log(
+                            f"{SCALARS_ROOT}/env_{env}/{metric}", rr.SeriesPoints(marker_sizes=[4.0]), static=True
+                        )
                 self.scene.log_static(sink.stream)
                 sink.static_logged = True
         except Exception as exc:

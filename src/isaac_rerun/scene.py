@@ -435,7 +435,10 @@ class IsaacLabScene:
             return count
         global_visuals = self._visual_cache.get("<global>")
         if global_visuals is None:
-            global_visuals = usd_visuals.collect_global_visuals(self.stage, envs_root=self._envs_root())
+            # a global asset's bodies are logged as bodies (they move): not again as frozen global prims
+            global_visuals = usd_visuals.collect_global_visuals(
+                self.stage, envs_root=self._envs_root(), stop_at=lambda prim: str(prim.GetPath()) in body_sources
+            )
             self._visual_cache["<global>"] = global_visuals
         if self.cfg.env_layout == "origin":  # shift the world by the tracked env's origin
             shift = self.env_origins()[0].astype(np.float32)
@@ -655,7 +658,9 @@ class IsaacLabRerunLogger:
         scene_log_cfg: SceneLogCfg | Mapping[str, Any] | None = None,
     ):
         self.scene = scene
-        self.layout = IsaacLabScene(scene, logged_envs, cfg=scene_log_cfg)
+        cfg = SceneLogCfg.coerce(scene_log_cfg)  # poses and visuals only: no per-frame channels here
+        cfg = replace(cfg, trails=False, markers=False, contact_forces=False, ray_hits=False, cameras=False)
+        self.layout = IsaacLabScene(scene, logged_envs, cfg=cfg)
         self.logged_envs = self.layout.logged_envs
         if save_path is not None:
             path = Path(save_path).expanduser().resolve()

@@ -87,8 +87,8 @@ class LogRerun(
     flush_every, max_latency_s:
         Batching of the frames sent to Rerun (see :class:`~isaac_rerun.recorder.Recorder`).
     scene_log_cfg:
-        What is drawn besides the bodies: env layout, global prims, trails (:class:`~isaac_rerun.scene.SceneLogCfg`,
-        or a dict of its fields; None: the defaults).
+        What is drawn besides the bodies: env layout, global prims, trails, markers, contact forces, ray hits,
+        camera images (:class:`~isaac_rerun.scene.SceneLogCfg`, or a dict of its fields; None: the defaults).
 
     Raises
     ------

@@ -105,8 +105,8 @@ class RerunCfg:
     verbose:
         1 prints one line per finished snippet.
     scene_log_cfg:
-        What is drawn besides the bodies: env layout, global prims, trails (:class:`~isaac_rerun.scene.SceneLogCfg`,
-        or a dict of its fields; None: the defaults).
+        What is drawn besides the bodies: env layout, global prims, trails, markers, contact forces, ray hits,
+        camera images (:class:`~isaac_rerun.scene.SceneLogCfg`, or a dict of its fields; None: the defaults).
     """
 
     enabled: bool = True

@@ -104,8 +104,8 @@ class RerunCallback(BaseCallback):
     verbose:
         0: silent, 1: one line per saved recording, 2: also where the recordings go when ``learn()`` starts.
     scene_log_cfg:
-        What is drawn besides the bodies: env layout, global prims, trails (:class:`~isaac_rerun.scene.SceneLogCfg`,
-        or a dict of its fields; None: the defaults).
+        What is drawn besides the bodies: env layout, global prims, trails, markers, contact forces, ray hits,
+        camera images (:class:`~isaac_rerun.scene.SceneLogCfg`, or a dict of its fields; None: the defaults).
 
     Raises
     ------

@@ -305,8 +305,8 @@ class RerunRecording:
     flush_every, max_latency_s, verbose:
         See :class:`~isaac_rerun.recorder.Recorder`.
     scene_log_cfg:
-        What is drawn besides the bodies: env layout, global prims, trails (:class:`~isaac_rerun.scene.SceneLogCfg`,
-        or a dict of its fields; None: the defaults).
+        What is drawn besides the bodies: env layout, global prims, trails, markers, contact forces, ray hits,
+        camera images (:class:`~isaac_rerun.scene.SceneLogCfg`, or a dict of its fields; None: the defaults).
 
     Attributes
     ----------

@@ -2,7 +2,11 @@
 
 It runs kit-less on the CPU with Newton physics and loads nothing from the network: a cart-and-two-link-pole robot
 authored with ``pxr`` (:mod:`isaac_rerun.testbed.assets`, committed as ``assets/robot.usda``), one rigid object per
-Isaac Lab spawner primitive, a rigid-object collection and a ground slab.
+Isaac Lab spawner primitive, a rigid-object collection and a ground slab; a contact sensor on the cuboid, a ray-caster
+height scanner on the cart and a goal marker per env (an effort arrow too with ``env.unwrapped.set_debug_vis(True)``).
+Optional: a generated rough terrain instead of the slab (``make_env(scene__ground=None,
+scene__terrain=TESTBED_TERRAIN_CFG)``) and a camera per env (``make_env(scene__camera=TESTBED_CAMERA_CFG)``), both
+from :mod:`isaac_rerun.testbed.env`.
 
 Importing this subpackage imports Isaac Lab and registers the Gymnasium task :data:`TASK_ID`
 (``import isaac_rerun`` alone never imports Isaac Lab). Quick start::
