@@ -30,6 +30,7 @@ Entities: ``/World/markers/<marker prim path without /Visuals>/<prototype name>`
 from __future__ import annotations
 
 import threading
+import warnings
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -142,8 +143,8 @@ class MarkerChannel(Channel):
             values = dict(zip(_ARGS, args, strict=False))
             values.update(kwargs)
             self._update(marker, values)
-        except Exception:  # never break the env's own call
-            pass
+        except Exception as exc:  # never break the env's own call
+            _warn_once(f"isaac_rerun: could not record the markers {getattr(marker, 'prim_path', marker)!r} ({exc!r})")
 
     def on_visibility(self, marker: Any, visible: bool) -> None:
         state = self._state(marker)
@@ -363,8 +364,18 @@ def _dispatch_debug_vis() -> None:
         if any(getattr(v, "supports_markers", lambda: False)() for v in getattr(sim, "visualizers", None) or []):
             return
         registry.dispatch_callbacks()
-    except Exception:
-        return
+    except Exception as exc:  # a debug-vis callback of the env failed: its markers are not updated
+        _warn_once(f"isaac_rerun: the debug-visualization callbacks failed ({exc!r}); markers may be stale")
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    key = message.split(" (", 1)[0]
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 def marker_channel(layout: IsaacLabScene) -> MarkerChannel | None:
