@@ -146,6 +146,7 @@ class _Snippet:
     last_flush: float = field(default_factory=time.monotonic)
     failed: bool = False
     trail_prev: np.ndarray | None = None  # (trails, 3): last trail point sent (None: the snippet's first frame)
+    styled: set[str] = field(default_factory=set)  # entities whose static style was logged in this snippet
 
 
 class Recorder:
@@ -403,11 +404,6 @@ class Recorder:
                         envs=self.logged_envs,
                     )
                 _compat.send_blueprint(sink.stream, blueprint, self.output.application_id)
-                for env in self.logged_envs:  # one value per episode: points, visible even when there is one
-                    for metric in ("episode_return", "episode_length"):
-                        sink.stream.log(
-                            f"{SCALARS_ROOT}/env_{env}/{metric}", rr.SeriesPoints(marker_sizes=[4.0]), static=True
-                        )
                 self.scene.log_static(sink.stream)
                 sink.static_logged = True
         except Exception as exc:
@@ -588,8 +584,12 @@ class Recorder:
                 if not rows_of:
                     continue
                 values = [e.ret if metric == "episode_return" else e.length for e in rows_of]
+                entity = f"{SCALARS_ROOT}/env_{env}/{metric}"
+                if entity not in s.styled:  # one value per episode: points, visible even when there is one
+                    s.styled.add(entity)
+                    stream.log(entity, rr.SeriesPoints(marker_sizes=[4.0]), static=True)
                 stream.send_columns(
-                    f"{SCALARS_ROOT}/env_{env}/{metric}",
+                    entity,
                     indexes=time_columns([e.row for e in rows_of]),
                     columns=rr.Scalars.columns(scalars=values),
                 )
