@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import rerun as rr
 
-from isaac_rerun.sensors import Channel, SensorChannel, TimeColumns, _rows, _torch, sensor_kind
+from isaac_rerun.sensors import Channel, SensorChannel, TimeColumns, sensor_kind
 
 if TYPE_CHECKING:
     from isaac_rerun.scene import IsaacLabScene
@@ -39,21 +39,22 @@ class CameraChannel(SensorChannel):
         self._pinholes: dict[int, set[str]] = {}  # stream id -> entities whose pinhole was logged
 
     def gather(self, poses: np.ndarray) -> Any:
+        rows = self.layout.env_rows
         data = self.sensor.data
         output = data.output
         frame: dict[str, np.ndarray] = {}
         rgb = next((k for k in _RGB if k in output), None)
         if rgb is not None:
-            frame["rgb"] = np.ascontiguousarray(_uint8_rows(output[rgb], self.envs)[..., :3])
+            frame["rgb"] = np.ascontiguousarray(rows(output[rgb], dtype=np.uint8)[..., :3])
         depth = next((k for k in _DEPTH if k in output), None)
         if depth is not None:
-            frame["depth"] = _rows(output[depth], self.envs)[..., 0]
-        pos = _rows(data.pos_w, self.envs)
+            frame["depth"] = rows(output[depth])[..., 0]
+        pos = rows(data.pos_w)
         if self.layout.cfg.env_layout == "origin":
             pos = pos - self.layout.env_origins()
         frame["pos"] = pos
-        frame["quat"] = _rows(data.quat_w_ros, self.envs)
-        frame["K"] = _rows(data.intrinsic_matrices, self.envs)
+        frame["quat"] = rows(data.quat_w_ros)
+        frame["K"] = rows(data.intrinsic_matrices)
         return frame
 
     def send(self, stream: rr.RecordingStream, frames: Sequence[Any], time_columns: TimeColumns) -> None:
@@ -94,13 +95,6 @@ class CameraChannel(SensorChannel):
                     indexes=time_columns(rows),
                     columns=rr.DepthImage.columns(buffer=depth.view(np.uint8)),
                 )
-
-
-def _uint8_rows(x: Any, envs: Sequence[int]) -> np.ndarray:
-    t = _torch(x)
-    if hasattr(t, "detach"):
-        return np.array(t.detach()[list(envs)].to("cpu").numpy(), dtype=np.uint8)
-    return np.array(np.asarray(t)[list(envs)], dtype=np.uint8)
 
 
 def _image_size(frame: dict[str, np.ndarray]) -> tuple[int, int]:

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import rerun as rr
 
+from isaac_rerun import _arrays
 from isaac_rerun.sensors import Channel, TimeColumns
 
 if TYPE_CHECKING:
@@ -108,16 +109,6 @@ class _Hook:
                 cls.originals = {}
 
 
-def _numpy(x: Any) -> np.ndarray | None:
-    if x is None:
-        return None
-    if hasattr(x, "torch") and hasattr(x, "warp"):
-        x = x.torch
-    if hasattr(x, "detach"):
-        return np.asarray(x.detach().to("cpu").numpy())
-    return np.asarray(x)
-
-
 class MarkerChannel(Channel):
     """Marker instances of the logged envs, per frame (see the module docstring)."""
 
@@ -173,29 +164,28 @@ class MarkerChannel(Channel):
         state = self._state(marker)
         if state is None:
             return
-        t = _numpy(values.get("translations"))
-        q = _numpy(values.get("orientations"))
-        s = _numpy(values.get("scales"))
-        idx = _numpy(values.get("marker_indices"))
+        t, q, s, idx = (values.get(k) for k in ("translations", "orientations", "scales", "marker_indices"))
         count = next((len(a) for a in (t, q, s, idx) if a is not None), state.count)
-        rows, env_pos = self._rows(count, _numpy(values.get("environment_ids")))
+        env_ids = values.get("environment_ids")
+        rows, env_pos = self._rows(count, None if env_ids is None else _arrays.to_numpy(env_ids).reshape(-1))
+        keep = _arrays.RowSelector(rows)  # only the kept instances are copied to the host (selected on the device)
         changed = count != state.count
         state.count = count
         if t is not None:
-            state.translations = np.array(t.reshape(-1, 3)[rows], dtype=np.float32)
+            state.translations = keep(t).reshape(-1, 3)
         elif changed or state.translations is None:
             state.translations = np.zeros((len(rows), 3), np.float32)
         if q is not None:
-            q = np.array(q.reshape(-1, 4)[rows], dtype=np.float32)
+            q = keep(q).reshape(-1, 4)
             state.orientations = q[:, [1, 2, 3, 0]] if self.wxyz else q
         elif changed or state.orientations is None:
             state.orientations = np.tile(np.array([0, 0, 0, 1], np.float32), (len(rows), 1))
         if s is not None:
-            state.scales = np.array(s.reshape(-1, 3)[rows], dtype=np.float32)
+            state.scales = keep(s).reshape(-1, 3)
         elif changed or state.scales is None:
             state.scales = np.ones((len(rows), 3), np.float32)
         if idx is not None:
-            state.indices = np.array(idx.reshape(-1)[rows], dtype=np.int64)
+            state.indices = keep(idx, dtype=np.int64).reshape(-1)
         elif changed or state.indices is None:
             state.indices = np.zeros(len(rows), np.int64)
         state.env_pos = env_pos

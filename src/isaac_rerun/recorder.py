@@ -234,8 +234,7 @@ class Recorder:
         self._closed = False
         self._pending_trigger: bool | None = None
         self._snapshot: tuple[np.ndarray, list[Any] | None] | None = None
-        self._host_ids = np.asarray(self.logged_envs)
-        self._dev_ids: dict[str, Any] = {}
+        self._select = scene.env_rows  # the logged envs' rows of per-env arrays (dones, rewards, actions)
         self._ep_return = np.zeros(len(self.logged_envs))
         self._ep_rewarded = np.zeros(len(self.logged_envs), dtype=bool)  # rewards were given for this episode
         self._ep_length = np.zeros(len(self.logged_envs), dtype=np.int64)
@@ -325,15 +324,11 @@ class Recorder:
         if self.snippet is None and not tracked_done:
             return  # the not-recording fast path: a counter, a trigger call and one flag read
         if self.snippet is not None:
-            done_rows = _rows(dones, self._host_ids, self._dev_ids).astype(bool).reshape(-1)
+            done_rows = self._select(dones).astype(bool).reshape(-1)
             if truncated is not None:
-                done_rows |= _rows(truncated, self._host_ids, self._dev_ids).astype(bool).reshape(-1)
-            rew = None if rewards is None else _rows(rewards, self._host_ids, self._dev_ids).reshape(-1)
-            act = (
-                None
-                if actions is None
-                else _rows(actions, self._host_ids, self._dev_ids).reshape(len(self.logged_envs), -1)
-            )
+                done_rows |= self._select(truncated).astype(bool).reshape(-1)
+            rew = None if rewards is None else self._select(rewards).reshape(-1)
+            act = None if actions is None else self._select(actions).reshape(len(self.logged_envs), -1)
             self._capture(snapshot if snapshot is not None else self._gather(), rew, act, advance=True, dones=done_rows)
             if self.recording_length and self.snippet is not None and self.snippet.frames >= self.recording_length:
                 self.stop()
@@ -685,20 +680,3 @@ def _close_at_exit(ref: weakref.ReferenceType[Recorder]) -> Callable[[], None]:
             recorder.close()
 
     return close
-
-
-def _rows(x: Any, host_ids: np.ndarray, dev_ids: dict[str, Any]) -> np.ndarray:
-    """The rows of the logged envs of a per-env array (numpy or torch), as an owned float32 numpy array."""
-    if isinstance(x, np.ndarray):
-        return np.asarray(x[host_ids], dtype=np.float32)
-    if hasattr(x, "index_select"):  # torch.Tensor
-        if x.is_cpu:  # numpy indexing of the tensor's memory copies the rows
-            return np.asarray(x.detach().numpy()[host_ids], dtype=np.float32)
-        key = str(x.device)  # select on the device, then one small copy to the host
-        idx = dev_ids.get(key)
-        if idx is None:
-            import torch
-
-            idx = dev_ids[key] = torch.as_tensor(host_ids, device=x.device, dtype=torch.long)
-        return np.array(x.index_select(0, idx).detach().to("cpu").float().numpy(), copy=True)
-    return np.asarray(x, dtype=np.float32)[host_ids]

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import rerun as rr
 
-from isaac_rerun import _compat, usd_visuals
+from isaac_rerun import _arrays, _compat, usd_visuals
 
 __all__ = ["IsaacLabRerunLogger", "IsaacLabScene", "SceneLogCfg", "validate_logged_envs"]
 
@@ -246,13 +246,14 @@ class IsaacLabScene:
         self._visual_cache: dict[str, list[usd_visuals.PrimVisual]] = {}
         ids = self.logged_envs
         contiguous = ids == list(range(ids[0], ids[0] + len(ids)))
+        self.env_rows = _arrays.RowSelector(ids)
+        """The logged envs' rows of any per-env array (numpy, torch on any device, ``ProxyArray``), owned."""
         self._env_sel: slice | np.ndarray = slice(ids[0], ids[0] + len(ids)) if contiguous else np.asarray(ids)
         self._views: list[tuple[Any, np.ndarray] | None] = [None] * len(self._assets)
         # env layout "origin": the logged env (position in logged_envs) whose origin each row subtracts
         self._row_env = np.array(
             [self.logged_envs.index(b.env) if b.env >= 0 else 0 for b in self.bodies], dtype=np.int64
         )
-        self._origins_view: tuple[Any, np.ndarray] | None = None
         self.trail_rows, self.trail_entities = self._select_trails()
         self.trail_envs = self._row_env[self.trail_rows]
         self.wxyz_data = any(a.wxyz for a in self._assets)  # Isaac Lab 2.x data: markers take wxyz too
@@ -466,16 +467,7 @@ class IsaacLabScene:
         origins = getattr(self.scene, "env_origins", None)
         if origins is None:
             return np.zeros((len(self.logged_envs), 3), dtype=np.float32)
-        if hasattr(origins, "torch") and hasattr(origins, "warp"):
-            origins = origins.torch
-        if getattr(origins, "is_cpu", False):
-            view = self._origins_view
-            if view is None or view[0] is not origins:
-                view = self._origins_view = (origins, origins.detach().numpy())
-            return np.asarray(view[1][self.logged_envs], dtype=np.float32)
-        if hasattr(origins, "detach"):
-            return np.asarray(origins[self.logged_envs].detach().to("cpu").numpy(), dtype=np.float32)
-        return np.asarray(origins, dtype=np.float32)[self.logged_envs]
+        return self.env_rows(origins)
 
     def view_eye(self, poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A 3D-view eye position and look target that frame the logged envs' bodies in ``poses`` (from :meth:`gather`).
@@ -507,7 +499,7 @@ class IsaacLabScene:
         tensors = []
         for a in self._assets:
             pose = getattr(a.asset.data, a.pose_attr)
-            tensors.append(pose.torch if hasattr(pose, "torch") and hasattr(pose, "warp") else pose)
+            tensors.append(_arrays.as_tensor(pose))
         if all(getattr(t, "is_cpu", True) for t in tensors):
             out = np.empty((self.num_rows, 7), dtype=np.float32)
             row = 0

@@ -56,24 +56,6 @@ class Channel:
         """Release what the channel installed (hooks)."""
 
 
-def _torch(x: Any) -> Any:
-    """The tensor behind Isaac Lab data (3.x ``ProxyArray`` → ``.torch``; 2.x tensors as they are)."""
-    return x.torch if hasattr(x, "torch") and hasattr(x, "warp") else x
-
-
-def _rows(x: Any, envs: Sequence[int]) -> np.ndarray:
-    """Rows ``envs`` of a per-env tensor or array, as an owned float32 numpy array."""
-    t = _torch(x)
-    if hasattr(t, "detach"):
-        if t.is_cpu:
-            return np.array(t.detach().numpy()[list(envs)], dtype=np.float32)
-        import torch
-
-        idx = torch.as_tensor(list(envs), device=t.device, dtype=torch.long)
-        return np.array(t.index_select(0, idx).detach().to("cpu").float().numpy(), copy=True)
-    return np.array(np.asarray(t)[list(envs)], dtype=np.float32)
-
-
 def _partitioned(values: list[np.ndarray], width: int) -> tuple[np.ndarray, list[int]]:
     lengths = [len(v) for v in values]
     flat = np.concatenate(values) if values else np.zeros((0, width), np.float32)
@@ -125,7 +107,7 @@ class ContactForceChannel(SensorChannel):
             stream.log(entity, rr.Arrows3D.from_fields(colors=[_CONTACT_COLOR], radii=[0.01]), static=True)
 
     def gather(self, poses: np.ndarray) -> Any:
-        forces = _rows(self.sensor.data.net_forces_w, self.envs)  # (L, S, 3)
+        forces = self.layout.env_rows(self.sensor.data.net_forces_w)  # (L, S, 3)
         origins = np.where((self.rows >= 0)[..., None], poses[np.maximum(self.rows, 0), 0:3], np.nan)
         return forces, origins.astype(np.float32)
 
@@ -153,7 +135,7 @@ class RayHitChannel(SensorChannel):
             stream.log(entity, rr.Points3D.from_fields(colors=[_RAY_COLOR], radii=[0.015]), static=True)
 
     def gather(self, poses: np.ndarray) -> Any:
-        hits = _rows(self.sensor.data.ray_hits_w, self.envs)  # (L, R, 3), inf where a ray missed
+        hits = self.layout.env_rows(self.sensor.data.ray_hits_w)  # (L, R, 3), inf where a ray missed
         if self.layout.cfg.env_layout == "origin":
             hits -= self.layout.env_origins()[:, None, :]
         return hits
