@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
 # ensure_venv VENV LOCK PYTHON_MINOR: create VENV with that Python from the pinned LOCK file plus this package
-# (editable), unless it was already built from the same LOCK and pyproject.toml. Sourced by the other scripts.
+# (editable), unless it was already built from the same LOCK. When only pyproject.toml changed (entry points,
+# package data, tool settings), the package is reinstalled (no dependencies, seconds) instead of the whole venv.
+# Sourced by the other scripts.
 ensure_venv() {
   local venv=$1 lock=$2 minor=$3
-  local stamp
-  stamp="$venv/.lock-$(sha256sum "$lock" pyproject.toml | sha256sum | cut -c1-16)"
-  [ -f "$stamp" ] && return 0
+  local stamp pkg_stamp
+  stamp="$venv/.lock-$(sha256sum "$lock" | sha256sum | cut -c1-16)"
+  pkg_stamp="$venv/.pkg-$(sha256sum pyproject.toml | sha256sum | cut -c1-16)"
+  if [ -f "$stamp" ]; then
+    if [ ! -f "$pkg_stamp" ]; then
+      "$venv/bin/python" -m pip install -q --no-deps -e .
+      rm -f "$venv"/.pkg-*
+      touch "$pkg_stamp"
+    fi
+    return 0
+  fi
   local py="python$minor"
   if command -v pyenv >/dev/null 2>&1; then
     # pyenv may have this Python installed but not active: select it for the build
@@ -20,5 +30,5 @@ ensure_venv() {
   "$venv/bin/python" -m pip install -q -r "$lock"
   "$venv/bin/python" -m pip install -q --no-deps -e .
   "$venv/bin/python" -c "import sys; assert sys.version_info[:2] == tuple(map(int, '$minor'.split('.'))), sys.version"
-  touch "$stamp"
+  touch "$stamp" "$pkg_stamp"
 }

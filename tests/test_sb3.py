@@ -287,7 +287,7 @@ def test_ppo_records_the_step_schedule_with_poses_scalars_and_metrics(env, tmp_p
     model = ppo(Sb3VecEnvWrapper(env), n_steps=64)
     try:
         model.learn(1024, callback=CallbackList([cb, truth]))
-        assert base.__dict__["_reset_idx"] is not truth.spy, "the recorder's reset hook must be installed"
+        assert base.__dict__["_reset_idx"] is truth.spy, "the recorder's reset hook is on the env during a run only"
         files = assert_complete(tmp_path)  # complete when learn() returns, before close()
     finally:
         cb.close()
@@ -348,7 +348,8 @@ def test_sac_under_vecnormalize_records_episodes_with_the_env_reward(env, tmp_pa
 
 
 def test_consecutive_learn_calls_continue_the_counters(env, tmp_path, capsys):
-    """Two learn() calls without reset continue step and episode ids; a third with reset calls begin() once."""
+    """Two learn() calls without reset continue step and episode ids; a third with reset calls begin() once. Each
+    learn() is a run: the second and third are labelled train2 and train3 in their file names."""
     base = env.unwrapped
     trigger = every_n(15, offset=5)
     truth = Truth(base)
@@ -368,12 +369,12 @@ def test_consecutive_learn_calls_continue_the_counters(env, tmp_path, capsys):
         assert cb.recorder.episode_id == sum(truth.dones(0)[:48])
 
         model.learn(128, callback=callbacks, reset_num_timesteps=False)  # ids 48..79, no env reset
-        expected_files |= {"rl-rerun-step-50.rrd", "rl-rerun-step-65.rrd", "rl-rerun-learn2-metrics.rrd"}
+        expected_files |= {"rl-rerun-train2-step-50.rrd", "rl-rerun-train2-step-65.rrd", "rl-rerun-train2-metrics.rrd"}
         assert {p.name for p in assert_complete(tmp_path)} == expected_files
         assert cb.recorder.episode_id == sum(truth.dones(0)[:80]), "no begin() without a reset"
 
         model.learn(64, callback=callbacks)  # reset_num_timesteps=True: SB3 resets the env; ids 80..95
-        expected_files |= {"rl-rerun-step-80.rrd", "rl-rerun-step-95.rrd", "rl-rerun-learn3-metrics.rrd"}
+        expected_files |= {"rl-rerun-train3-step-80.rrd", "rl-rerun-train3-step-95.rrd", "rl-rerun-train3-metrics.rrd"}
         assert {p.name for p in assert_complete(tmp_path)} == expected_files
         assert cb.recorder.episode_id == sum(truth.dones(0)[:96]) + 1, "one begin() for the reset"
     finally:
@@ -381,15 +382,23 @@ def test_consecutive_learn_calls_continue_the_counters(env, tmp_path, capsys):
         truth.remove()
     assert cb.recorder.step_id == 95 and len(truth.steps) == 96
     snips = step_snippets(truth.dones(0), trigger, 15, ends={47, 79})
-    assert [s.name for s in snips] == [f"rl-rerun-step-{i}" for i in (5, 20, 35, 50, 65, 80, 95)]
+    for snip in snips:  # the run that started it
+        first = snip.frames[0][1]
+        label = "" if first < 48 else "train2-" if first < 80 else "train3-"
+        snip.name = snip.name.replace("rl-rerun-", f"rl-rerun-{label}")
+    assert [s.name for s in snips] == [
+        *(f"rl-rerun-step-{i}" for i in (5, 20, 35)),
+        *(f"rl-rerun-train2-step-{i}" for i in (50, 65)),
+        *(f"rl-rerun-train3-step-{i}" for i in (80, 95)),
+    ]
     assert snips[2].frames[-1] == ("step", 47) and snips[-1].frames[0] == ("step", 95), "cut by the end of learn()"
     for snip in snips:
         check_snippet(tmp_path / f"{snip.name}.rrd", snip, truth, [0], base.step_dt)
     saved = [line for line in capsys.readouterr().out.splitlines() if line.startswith("isaac_rerun: saved")]
     assert len(saved) == len(snips), "verbose=1 prints one line per saved recording"
     # the timesteps timeline follows SB3: it continues without reset, and starts again with reset_num_timesteps
-    assert metric(read_rrd(tmp_path / "rl-rerun-learn2-metrics.rrd"), "time/total_timesteps")[0] == [256, 320]
-    assert metric(read_rrd(tmp_path / "rl-rerun-learn3-metrics.rrd"), "time/total_timesteps")[0] == [64]
+    assert metric(read_rrd(tmp_path / "rl-rerun-train2-metrics.rrd"), "time/total_timesteps")[0] == [256, 320]
+    assert metric(read_rrd(tmp_path / "rl-rerun-train3-metrics.rrd"), "time/total_timesteps")[0] == [64]
     assert "_reset_idx" not in base.__dict__
 
 

@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("isaaclab")
 
 from isaac_rerun import IsaacLabScene, LogRerun, SceneLogCfg, every_n  # noqa: E402
+from isaac_rerun.channels.trails import trail_entities  # noqa: E402
 from rrd_readback import read_rrd  # noqa: E402
 from schedule import expected_snippets  # noqa: E402
 from test_log_rerun_isaaclab import record  # noqa: E402
@@ -120,8 +121,11 @@ def test_trails_follow_the_bodies_and_break_at_resets(make_testbed_env, tmp_path
 
 def test_trails_true_means_articulation_roots(testbed_env):
     scene = IsaacLabScene(testbed_env.unwrapped.scene, [0, 2], cfg={"trails": True})
-    assert scene.trail_entities == ["/World/trails/envs/env_0/Robot/base", "/World/trails/envs/env_2/Robot/base"]
-    assert IsaacLabScene(testbed_env.unwrapped.scene, 0).trail_entities == []
+    assert trail_entities(scene.context()) == [
+        "/World/trails/envs/env_0/Robot/base",
+        "/World/trails/envs/env_2/Robot/base",
+    ]
+    assert trail_entities(IsaacLabScene(testbed_env.unwrapped.scene, 0).context()) == []
 
 
 def test_view_eye_frames_every_logged_body(testbed_env):
@@ -155,9 +159,10 @@ def test_bad_scene_log_cfg_raises_before_anything_is_written(testbed_env, tmp_pa
 
 
 def test_trail_patterns_that_match_nothing_warn(testbed_env):
+    scene = IsaacLabScene(testbed_env.unwrapped.scene, 0, cfg={"trails": ["cart", "wheel.*"]})
     with pytest.warns(RuntimeWarning, match=r"`trails` patterns \['wheel.*'\] match no body"):
-        scene = IsaacLabScene(testbed_env.unwrapped.scene, 0, cfg={"trails": ["cart", "wheel.*"]})
-    assert scene.trail_entities == ["/World/trails/envs/env_0/Robot/cart"]
+        entities = trail_entities(scene.context())
+    assert entities == ["/World/trails/envs/env_0/Robot/cart"]
 
 
 # ----------------------------------------------------------------------------------------------- sensors and markers
@@ -314,6 +319,7 @@ def test_camera_images_on_the_frame_timeline(make_testbed_env, tmp_path):
     assert frames == [0, 1, 2, 3]
 
 
-def test_unknown_camera_name_is_a_clear_error(testbed_env):
+def test_unknown_camera_name_is_a_clear_error(testbed_env, tmp_path):
     with pytest.raises(ValueError, match=r"`cameras` names \['front'\], which are not camera sensors"):
-        IsaacLabScene(testbed_env.unwrapped.scene, 0, cfg={"cameras": ["front"]})
+        LogRerun(testbed_env, save_dir=tmp_path / "out", scene_log_cfg={"cameras": ["front"]})
+    assert not (tmp_path / "out").exists()

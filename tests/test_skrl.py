@@ -131,18 +131,19 @@ def run_trainer(call, truth: Truth, prefix: str, agent) -> Run:
     return run
 
 
-def expected_run(run: Run, logged_envs, episode_trigger, step_trigger, length) -> list[Snip]:
-    """The trigger schedule of one run. Without a reset at its start (skrl resets once per process), episode 0 of
-    the run is the first that starts during it: the oracle's episode ids are shifted by one."""
+def expected_run(run: Run, logged_envs, episode_trigger, step_trigger, length, episodes_before=0) -> list[Snip]:
+    """The trigger schedule of one run. Episode ids continue from run to run: without a reset at its start (skrl
+    resets once per process), the episode in progress has the id the previous run ended with (``episodes_before``,
+    its tracked env's episode count) and is not picked, since it did not start in this run."""
     dones = run.tracked_dones(logged_envs[0])
     if run.began:
         return expected_snippets(dones, episode_trigger, step_trigger, length, run.prefix)
-    shifted = None if episode_trigger is None else (lambda e: e >= 1 and episode_trigger(e - 1))
+    shifted = None if episode_trigger is None else (lambda e: e >= 1 and episode_trigger(e + episodes_before))
     snips = expected_snippets(dones, shifted, step_trigger, length, run.prefix)
     for snip in snips:
         head, _, n = snip.name.rpartition("-")
         if head.endswith("-episode"):
-            snip.name = f"{head}-{int(n) - 1}"
+            snip.name = f"{head}-{int(n) + episodes_before}"
     return snips
 
 
@@ -171,7 +172,7 @@ def expected_episodes(run: Run, snip: Snip, logged_envs) -> dict[int, list[tuple
 def check_run(save_dir, run: Run, snips: list[Snip], logged_envs, step_dt) -> int:
     """Compare every snippet file of a run with the simulator; returns the number of frames checked."""
     assert snips, f"{run.prefix}: the schedule must produce snippets for this test to mean anything"
-    own = re.compile(rf"{re.escape(run.prefix)}-(episode|step)-\d+")  # not the files of other runs
+    own = re.compile(rf"{re.escape(run.prefix)}-(episode|step|iteration)-\d+")  # not the files of other runs
     written = {p.stem for p in save_dir.glob("*.rrd") if own.fullmatch(p.stem)}
     assert written == {s.name for s in snips}
     frames = 0
@@ -196,6 +197,9 @@ def check_run(save_dir, run: Run, snips: list[Snip], logged_envs, step_dt) -> in
             # reward and action on every step frame
             step_frames = [(i, s) for i, (kind, s) in enumerate(snip.frames) if kind == "step"]
             for metric in ("reward", "action"):
+                if not step_frames:  # a snippet of one reset frame (cut by the end of the run): no step, no reward
+                    assert f"/scalars/env_{env}/{metric}" not in ents
+                    continue
                 ent = ents[f"/scalars/env_{env}/{metric}"]
                 order = ent.sorted_by("frame")
                 assert list(ent.timeline("frame", order)) == [i for i, _ in step_frames], (snip.name, metric)
@@ -218,22 +222,24 @@ def check_run(save_dir, run: Run, snips: list[Snip], logged_envs, step_dt) -> in
     return frames
 
 
-def metric_path(tag: str, mode: str) -> str:
+def metric_path(tag: str, mode: str, shared: bool = True) -> str:
+    """A tracking-data tag's entity: ``/train/…`` (an eval run's under ``/train/eval`` in a shared stream)."""
     parts = [rr.escape_entity_path_part(p.strip()) for p in tag.split("/")]
-    return "/train/" + ("eval/" if mode == "eval" else "") + "/".join(parts)
+    return "/train/" + ("eval/" if mode == "eval" and shared else "") + "/".join(parts)
 
 
-def check_tracking_data(metrics_file, runs: dict[str, Run]) -> None:
-    """Every scalar skrl wrote to TensorBoard is in the metrics recording, at the same timestep, same value."""
-    ents = read_rrd(metrics_file)
+def check_tracking_data(folder, runs: dict[str, Run]) -> None:
+    """Every scalar skrl wrote to TensorBoard is in the run's metrics file (``rl-rerun-metrics.rrd`` for the first
+    train run, ``rl-rerun-eval-metrics.rrd`` for the first eval run), at the same timestep, same value."""
     for mode, run in runs.items():
+        ents = read_rrd(folder / ("rl-rerun-metrics.rrd" if mode == "train" else f"rl-rerun-{mode}-metrics.rrd"))
         assert run.tb, f"skrl must have written tracking data during {mode} for this test to mean anything"
         tags = {t for t, _, _ in run.tb}
         assert any(t.startswith("Reward /") for t in tags)
         if mode == "train":
             assert "Loss / Policy loss" in tags and "Loss / Value loss" in tags
         for tag in tags:
-            ent = ents[metric_path(tag, mode)]
+            ent = ents[metric_path(tag, mode, shared=False)]
             got = {
                 int(ts): v[0]
                 for ts, v in zip(ent.column("timestep"), ent.column("Scalars:scalars"), strict=True)
@@ -334,27 +340,31 @@ def test_rerun_sequential_trainer_records_train_and_eval(make_testbed_env, tmp_p
         )
         train = run_trainer(trainer.train, truth, "rl-rerun", agent)
         assert trainer.rerun.mode is None and trainer.rerun.recorder.step_id == 149
-        trainer.cfg.timesteps = 90
         evaluation = run_trainer(trainer.eval, truth, "rl-rerun-eval", agent)
-        assert trainer.rerun.recorder.step_id == 89
+        assert trainer.rerun.recorder.step_id == 149, "skrl's timestep of the eval run"
         trainer.rerun.close()
     finally:
         truth.remove()
-    assert (train.steps, evaluation.steps) == (150, 90)
+    assert (train.steps, evaluation.steps) == (150, 150)
     assert train.began and not evaluation.began, "skrl's Isaac Lab wrapper resets once: eval() continues"
     step_dt = env.unwrapped.step_dt
-    names = {"rl-rerun-metrics"}
-    for run in (train, evaluation):
-        snips = expected_run(run, logged, trig, None, 0)
+    names = {"rl-rerun-metrics", "rl-rerun-eval-metrics"}
+    train_episodes = sum(train.tracked_dones(logged[0]))
+    for run, before in ((train, 0), (evaluation, train_episodes)):
+        snips = expected_run(run, logged, trig, None, 0, episodes_before=before)
         frames = check_run(tmp_path / "rerun", run, snips, logged, step_dt)
         assert frames > 40
         names |= {s.name for s in snips}
+    # episode ids go on from the train run: the eval run's first episode is the one after the train run's last
+    eval_ids = [int(n.rsplit("-", 1)[1]) for n in names if n.startswith("rl-rerun-eval-episode-")]
+    assert eval_ids and min(eval_ids) > train_episodes
     assert {p.stem for p in (tmp_path / "rerun").glob("*")} == names
     # the first training snippet is a whole episode of the tracked env, with its return beside it
     assert expected_episodes(train, expected_run(train, logged, trig, None, 0)[0], logged)[0]
     assert {p.name for p in trainer.rerun.paths} == {p.name for p in (tmp_path / "rerun").glob("*-episode-*.rrd")}
-    check_tracking_data(tmp_path / "rerun" / "rl-rerun-metrics.rrd", {"train": train, "eval": evaluation})
+    check_tracking_data(tmp_path / "rerun", {"train": train, "eval": evaluation})
     assert trainer.rerun.metrics_path == tmp_path / "rerun" / "rl-rerun-metrics.rrd"
+    assert trainer.rerun.metrics_paths[1] == tmp_path / "rerun" / "rl-rerun-eval-metrics.rrd"
     assert not {"record_transition", "write_tracking_data"} & set(agent.__dict__)
     assert "reset" not in env.unwrapped.__dict__ and "_reset_idx" not in env.unwrapped.__dict__
 
@@ -391,14 +401,16 @@ def test_attach_to_isaac_lab_runner_trainer(make_testbed_env, tmp_path, monkeypa
     assert len(list((tmp_path / "runs").iterdir())) == 1
     step_trigger = lambda s: s % ROLLOUTS == 0 and (s // ROLLOUTS) % 3 == 1  # noqa: E731
     step_dt = env.unwrapped.step_dt
+    names = []
     for run in (train, evaluation):
         snips = expected_run(run, logged, None, step_trigger, 20)
+        for snip in snips:  # an iteration's snippet is named after the iteration: its first step // rollouts
+            head, _, step = snip.name.rpartition("-step-")
+            snip.name = f"{head}-iteration-{int(step) // ROLLOUTS}"
         check_run(tmp_path / "rerun", run, snips, logged, step_dt)
-    assert [s.name for s in expected_run(train, logged, None, step_trigger, 20)] == [
-        f"rl-rerun-step-{s}" for s in (16, 64, 112)
-    ]
-    assert [s.name for s in expected_run(evaluation, logged, None, step_trigger, 20)] == ["rl-rerun-eval-step-16"]
-    check_tracking_data(tmp_path / "rerun" / "rl-rerun-metrics.rrd", {"train": train, "eval": evaluation})
+        names += [s.name for s in snips]
+    assert names == [f"rl-rerun-iteration-{i}" for i in (1, 4, 7)] + ["rl-rerun-eval-iteration-1"]
+    check_tracking_data(tmp_path / "rerun", {"train": train, "eval": evaluation})
     # close() gave the trainer and the agent back untouched
     assert not {"train", "eval"} & set(trainer.__dict__)
     assert not {"record_transition", "write_tracking_data"} & set(agent.__dict__)

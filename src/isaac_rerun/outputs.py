@@ -1,7 +1,7 @@
 """Where snippets go: a folder of ``.rrd`` files, a given recording stream, or a live viewer.
 
-An :class:`Output` hands the recorder one :class:`Sink` per snippet. A sink is a recording stream plus the names of
-the per-snippet timelines to use in it:
+An :class:`Output` hands the recorder one :class:`Sink` per snippet, and one metrics stream per run
+(:class:`MetricsLog`). A sink is a recording stream plus the names of the per-snippet timelines to use in it:
 
 - :class:`FolderOutput` — one ``.rrd`` file per snippet (``{prefix}-episode-{id}.rrd`` / ``{prefix}-step-{id}.rrd``),
   each its own recording under one application id, with timelines ``frame`` and ``sim_time``. Optional keep-last-N.
@@ -9,6 +9,9 @@ the per-snippet timelines to use in it:
   stream that you own (the seed's behaviour); the global ``env_step`` timeline is shared.
 - :class:`ViewerOutput` — like :class:`StreamOutput`, on a stream that spawns a local viewer or connects to one
   over gRPC (``rerun+http://host:9876/proxy``), so the same viewer can watch a run on a remote machine.
+
+Which output a recording gets when none is given: :mod:`isaac_rerun.config` (one rule for every integration,
+:func:`resolve_output`).
 
 Streams that this module creates are closed deterministically (flush, disconnect, and the orphan clean-up of
 rerun-io/rerun#2116, which otherwise leaks two threads per dropped stream).
@@ -19,17 +22,26 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import warnings
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import rerun as rr
+import rerun.blueprint as rrb
 
 from isaac_rerun import _compat
+from isaac_rerun._util import WarnOnce
+
+if TYPE_CHECKING:
+    from isaac_rerun.config import RecordingCfg
 
 __all__ = [
+    "METRICS_ROOT",
     "FolderOutput",
+    "MetricsLog",
     "Output",
     "Sink",
     "StreamOutput",
@@ -39,6 +51,7 @@ __all__ = [
 ]
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+METRICS_ROOT = "/train"
 
 
 @dataclass
@@ -71,9 +84,22 @@ class Output:
         else:
             _compat.flush(sink.stream)
 
-    def metrics_stream(self, prefix: str) -> rr.RecordingStream:  # pragma: no cover - interface
-        """The stream that holds training metrics on the global timelines (one per run)."""
+    def open_metrics(self, name: str) -> rr.RecordingStream:  # pragma: no cover - interface
+        """The stream that holds one run's training metrics on the global timelines (``name``: ``{prefix}-metrics``,
+        ``{prefix}-{label}-metrics`` for later runs)."""
         raise NotImplementedError
+
+    def finish_metrics(self, stream: rr.RecordingStream) -> None:
+        """A run's metrics are complete (a file gets its footer)."""
+        _compat.flush(stream)
+
+    def shared_stream(self) -> rr.RecordingStream | None:
+        """The one stream every snippet goes into (stream outputs), else None."""
+        return None
+
+    def describe(self) -> str:
+        """Where the recording goes, for a progress line."""
+        return f"the recording stream ({type(self).__name__})"
 
     def close(self) -> None:
         """Release what the output holds (nothing by default)."""
@@ -122,8 +148,11 @@ class FolderOutput(Output):
         self.keep_last = keep_last
         self.written: list[Path] = []
         self._kept: deque[Path] = deque()
-        self._metrics: rr.RecordingStream | None = None
+        self._metrics: dict[int, rr.RecordingStream] = {}
         self.metrics_path: Path | None = None
+        """The last metrics file opened."""
+        self.metrics_paths: list[Path] = []
+        """Every metrics file opened (one per run)."""
 
     def open(self, name: str) -> Sink:
         path = self.folder / f"{name}.rrd"
@@ -146,22 +175,38 @@ class FolderOutput(Output):
                 with contextlib.suppress(FileNotFoundError):
                     old.unlink()
 
-    def metrics_stream(self, prefix: str) -> rr.RecordingStream:
-        """``folder/{prefix}-metrics.rrd``: the run's training curves (never removed by ``keep_last``)."""
-        if self._metrics is None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self.metrics_path = self.folder / f"{prefix}-metrics.rrd"
-            stream = rr.RecordingStream(
-                self.application_id, recording_id=f"{prefix}-metrics-{os.getpid()}-{id(self):x}"
-            )
-            stream.save(str(self.metrics_path))
-            _compat.send_recording_name(stream, f"{prefix}-metrics")
-            self._metrics = stream
-        return self._metrics
+    def open_metrics(self, name: str) -> rr.RecordingStream:
+        """``folder/{name}.rrd``: one run's training curves (never removed by ``keep_last``)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{name}.rrd"
+        stream = rr.RecordingStream(self.application_id, recording_id=f"{name}-{os.getpid()}-{id(self):x}")
+        stream.save(str(path))
+        _compat.send_recording_name(stream, name)
+        self._metrics[id(stream)] = stream
+        self.metrics_path = path
+        if path not in self.metrics_paths:
+            self.metrics_paths.append(path)
+        return stream
+
+    def finish_metrics(self, stream: rr.RecordingStream) -> None:
+        holder = _Holder(self._metrics.pop(id(stream), stream))
+        del stream
+        _close_stream(holder, "stream")
+
+    def describe(self) -> str:
+        return str(self.folder)
 
     def close(self) -> None:
-        if self._metrics is not None:
-            _close_stream(self, "_metrics")
+        for key in list(self._metrics):
+            holder = _Holder(self._metrics.pop(key))
+            _close_stream(holder, "stream")
+
+
+class _Holder:
+    """Holds the only reference to a stream while :func:`_close_stream` releases it."""
+
+    def __init__(self, stream: rr.RecordingStream):
+        self.stream: rr.RecordingStream | None = stream
 
 
 class StreamOutput(Output):
@@ -182,7 +227,10 @@ class StreamOutput(Output):
         self.live = True
         self._static_logged = False
 
-    def metrics_stream(self, prefix: str) -> rr.RecordingStream:
+    def open_metrics(self, name: str) -> rr.RecordingStream:
+        return self.stream
+
+    def shared_stream(self) -> rr.RecordingStream | None:
         return self.stream
 
     def open(self, name: str) -> Sink:
@@ -225,6 +273,9 @@ class _SingleFileOutput(StreamOutput):
         super().__init__(stream)
         self.path = p
         self.live = False
+
+    def describe(self) -> str:
+        return str(self.path)
 
     def close(self) -> None:
         if self.stream is not None:
@@ -298,11 +349,16 @@ def resolve_output(
     viewer: str | None = None,
     application_id: str = "isaac_rerun",
     keep_last: int | None = None,
+    log_folder: str | os.PathLike[str] | None = None,
 ) -> Output:
     """Validate the output arguments (at most one output), then create the output.
 
-    Precedence when none is given: Rerun's global recording (``rr.init``), as the seed did.
+    When none is given (the rule of :mod:`isaac_rerun.config`): Rerun's global recording (``rr.init``), else
+    ``{log_folder}/rerun`` when the framework has a log folder, else a ``ValueError``.
     """
+    nothing = all(v is None for v in (save_dir, save_path, recording_stream, viewer))
+    if nothing and rr.get_data_recording() is None and log_folder is not None:
+        save_dir = Path(log_folder) / "rerun"
     validate_output_args(
         save_dir=save_dir,
         save_path=save_path,
@@ -329,9 +385,85 @@ def check_name_prefix(name_prefix: object) -> str:
     return name_prefix
 
 
-def warn_once(flag_owner: object, key: str, message: str) -> None:
-    """Emit ``message`` as a RuntimeWarning once per (owner, key)."""
-    seen: set[str] = flag_owner.__dict__.setdefault("_isaac_rerun_warned", set())
-    if key not in seen:
-        seen.add(key)
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
+def output_for(cfg: RecordingCfg, *, application_id: str, log_folder: str | os.PathLike[str] | None = None) -> Output:
+    """The output ``cfg`` asks for (the default rule of :mod:`isaac_rerun.config` when it names none)."""
+    return resolve_output(
+        save_dir=cfg.save_dir,
+        save_path=cfg.save_path,
+        recording_stream=cfg.recording_stream,
+        viewer=cfg.viewer,
+        application_id=cfg.application_id or application_id,
+        keep_last=cfg.keep_last,
+        log_folder=log_folder,
+    )
+
+
+class MetricsLog:
+    """One run's training metrics, to ``/train/<name>`` in the output's metrics stream, on the global timelines.
+
+    A folder output gets one file per run, ``{prefix}-metrics.rrd`` (the first run) or ``{prefix}-{label}-metrics.rrd``
+    (later runs: ``train2``, ``eval`` …), complete when the run ends. A stream output (one file, your stream, a viewer)
+    gets them all, later runs under ``/train/{label}/…``. Non-numeric values are skipped.
+    """
+
+    def __init__(self, output: Output, prefix: str, global_timeline: str | None, warn: WarnOnce):
+        self.output = output
+        self.prefix = prefix
+        self.global_timeline = global_timeline
+        self.label = ""
+        self._warn = warn
+        self._stream: rr.RecordingStream | None = None
+        self._blueprint_sent: set[int] = set()
+        self.opened = 0
+        """How many runs logged metrics (metrics streams opened)."""
+
+    def set_run(self, label: str) -> None:
+        """The next metrics belong to the run ``label`` (``""`` for the first)."""
+        self.finish()
+        self.label = label
+
+    def log(self, metrics: Mapping[str, Any], *, env_step: int, global_step: int) -> None:
+        try:
+            if self._stream is None:
+                name = f"{self.prefix}-{self.label}-metrics" if self.label else f"{self.prefix}-metrics"
+                self._stream = self.output.open_metrics(name)
+                self.opened += 1
+            stream = self._stream
+            shared = stream is self.output.shared_stream()
+            if not shared and id(stream) not in self._blueprint_sent:
+                self._blueprint_sent.add(id(stream))
+                bp = rrb.Blueprint(rrb.TimeSeriesView(name="training", origin=METRICS_ROOT))
+                _compat.send_blueprint(stream, bp, self.output.application_id)
+            root = f"{METRICS_ROOT}/{self.label}" if shared and self.label else METRICS_ROOT
+            indexes = [rr.TimeColumn("env_step", sequence=[env_step])]
+            if self.global_timeline:
+                indexes.append(rr.TimeColumn(self.global_timeline, sequence=[global_step]))
+            for name, value in metrics.items():
+                if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                    continue
+                path = f"{root}/{str(name).strip('/')}"
+                stream.send_columns(path, indexes=indexes, columns=rr.Scalars.columns(scalars=[float(value)]))
+        except Exception as exc:
+            self._warn("metrics", f"isaac_rerun: could not log training metrics ({exc!r}); they are skipped")
+
+    def finish(self) -> None:
+        """The run's metrics are complete: a folder output's file is closed, a stream is flushed."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        try:
+            self.output.finish_metrics(stream)
+        except Exception as exc:  # a full disk or a vanished viewer: training goes on
+            self._warn("finish", f"isaac_rerun: could not finish the training metrics ({exc!r})")
+
+
+def open_once(make: Callable[[], Output]) -> Callable[[], Output]:
+    """``make`` that is called once; later calls return the same output."""
+    made: list[Output] = []
+
+    def get() -> Output:
+        if not made:
+            made.append(make())
+        return made[0]
+
+    return get

@@ -1,164 +1,45 @@
-"""The Isaac Lab scene logger: visuals from the USD stage once, body poses batched every step.
+"""The Isaac Lab scene: which bodies the logged envs have, where their poses are, and their USD visuals.
 
 :class:`IsaacLabScene` reads ``scene.articulations``, ``scene.rigid_objects`` and ``scene.rigid_object_collections``
 of an Isaac Lab ``InteractiveScene`` (3.x: ``ProxyArray`` data, quaternions xyzw; 2.x: ``torch.Tensor`` data,
-quaternions wxyz — detected per asset from the data type). Each body of each logged env becomes one Rerun entity at
-its USD prim path (``/World/envs/env_3/Robot/pole``); its visual gprims are logged once, static, below it.
-
-:meth:`IsaacLabScene.gather` returns the poses of the logged envs only: the env rows are selected on the device
-(``index_select``) before the single host copy, so the cost does not grow with ``num_envs``, and the returned array is
+quaternions wxyz — detected per asset from the data type). Each body of each logged env is one row of the pose array
+that :meth:`IsaacLabScene.sample` returns every recorded frame: the env rows are selected on the device
+(``index_select``) before a single host copy, so the cost does not grow with ``num_envs``, and the returned array is
 owned (never a view of simulator memory, which the next ``env.step()`` overwrites).
 
+It hands the channels (:mod:`isaac_rerun.channels`) a narrow :class:`~isaac_rerun.channels.ChannelContext` —
+the logged envs and their bodies, the sensors, the visuals read from the USD stage once — and knows nothing of what
+they draw.
+
 :class:`IsaacLabRerunLogger` is the seed's lower-level API (``log_scene()`` logs the current poses at the stream's
-current time); the recorder uses the batched path.
+current time).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rerun as rr
 
-from isaac_rerun import _arrays, _compat, usd_visuals
+from isaac_rerun import _arrays, _compat, _quat, usd_visuals
+from isaac_rerun.channels import Body, ChannelContext, Sample
+from isaac_rerun.config import SceneLogCfg, resolve_logged_envs
 
 __all__ = ["IsaacLabRerunLogger", "IsaacLabScene", "SceneLogCfg", "validate_logged_envs"]
 
 # the env namespace in asset prim paths: "/World/envs/env_.*" (Isaac Lab 2.x) or "/World/envs/env_[^/]+" (3.x)
 _ENV_PATTERN = re.compile(r"^(?P<head>.*/env_)(?:\.\*|\[\^/\]\+|\.\+|\\d\+)(?P<tail>(?:/.*)?)$")
-_XYZW_FROM_WXYZ_LIST = [0, 1, 2, 4, 5, 6, 3]
 
 
 def validate_logged_envs(logged_envs: object, num_envs: int) -> list[int]:
-    """Return ``logged_envs`` as a list of env indices, or raise naming the argument and the valid values."""
-    valid = f"an int or a non-empty list of distinct ints in [0, {num_envs - 1}] (num_envs={num_envs})"
-    if isinstance(logged_envs, bool):
-        raise TypeError(f"`logged_envs` must be {valid}, got bool {logged_envs!r}")
-    if isinstance(logged_envs, (int, np.integer)):
-        ids = [int(logged_envs)]
-    elif isinstance(logged_envs, (list, tuple, range, np.ndarray)):
-        ids = []
-        for e in logged_envs:
-            if isinstance(e, bool) or not isinstance(e, (int, np.integer)):
-                raise TypeError(f"`logged_envs` must be {valid}, got an element {e!r} of type {type(e).__name__}")
-            ids.append(int(e))
-        if not ids:
-            raise ValueError(f"`logged_envs` must be {valid}, got an empty sequence")
-        if len(set(ids)) != len(ids):
-            dup = sorted({i for i in ids if ids.count(i) > 1})
-            raise ValueError(f"`logged_envs` must be {valid}, got duplicates {dup}")
-    else:
-        raise TypeError(f"`logged_envs` must be {valid}, got {type(logged_envs).__name__}: {logged_envs!r}")
-    bad = [i for i in ids if not 0 <= i < num_envs]
-    if bad:
-        raise ValueError(f"`logged_envs` must be {valid}, got out-of-range {bad}")
-    return ids
-
-
-ENV_LAYOUTS = ("world", "origin")
-TRAILS_ROOT = "/World/trails"
-TRAIL_RADIUS = 0.01  # metres
-# one colour per logged env (by its position in logged_envs): Rerun's own categorical palette order
-_TRAIL_COLORS = [(255, 127, 14), (31, 119, 180), (44, 160, 44), (214, 39, 40), (148, 103, 189), (23, 190, 207)]
-
-
-@dataclass(frozen=True)
-class SceneLogCfg:
-    """What the scene logger draws besides each body's visuals and pose.
-
-    Every integration takes one as ``scene_log_cfg=`` (a :class:`SceneLogCfg` or a dict of its fields).
-
-    Parameters
-    ----------
-    env_layout:
-        ``"world"`` (default): the logged envs appear where they are in the world (at their env origins), so they
-        line up with the terrain and global prims. ``"origin"``: each logged env is drawn at the world origin (its
-        own ``scene.env_origins`` row subtracted, read every frame, so terrain-curriculum moves are followed) for
-        side-by-side comparison; global prims and global assets are shifted by the tracked env's origin (the first
-        of ``logged_envs``), so they line up with the tracked env only.
-    global_prims:
-        Log the visible prims outside ``/World/envs`` (ground plane, generated terrain, static props) once per
-        recording, as static data.
-    trails:
-        Draw the path each body takes as a line that grows with time (a segment per frame, shown from the snippet's
-        start up to the time cursor; broken where the env resets). ``True``: the root body of each logged
-        articulation. A sequence of body names (regular expressions, matched in full like Isaac Lab's
-        ``find_bodies``): those bodies of every asset, roots included only if named. ``False``: none.
-    markers:
-        Record what the env draws with ``isaaclab.markers.VisualizationMarkers`` for the logged envs (goal poses,
-        command arrows, …) as the matching Rerun archetypes, per frame (see :mod:`isaac_rerun.markers`). Markers
-        exist when the env or its sensors have debug visualization on.
-    contact_forces:
-        Draw the net force of each contact sensor's bodies as an arrow at the body (see :mod:`isaac_rerun.sensors`).
-    contact_force_scale:
-        Arrow length per newton of contact force [m/N].
-    ray_hits:
-        Draw each ray caster's hit points.
-    cameras:
-        Log camera sensors' images (``True``: every camera; or a list of sensor names). Off by default: reading a
-        camera's data renders it (see :mod:`isaac_rerun.cameras`).
-    """
-
-    env_layout: str = "world"
-    global_prims: bool = True
-    trails: bool | tuple[str, ...] = False
-    markers: bool = True
-    contact_forces: bool = True
-    contact_force_scale: float = 0.01
-    ray_hits: bool = True
-    cameras: bool | tuple[str, ...] = False
-
-    def __post_init__(self) -> None:
-        if self.env_layout not in ENV_LAYOUTS:
-            raise ValueError(f"`env_layout` must be one of {ENV_LAYOUTS}, got {self.env_layout!r}")
-        for flag in ("global_prims", "markers", "contact_forces", "ray_hits"):
-            if not isinstance(getattr(self, flag), bool):
-                raise TypeError(f"`{flag}` must be a bool, got {getattr(self, flag)!r}")
-        scale = self.contact_force_scale
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
-            raise ValueError(f"`contact_force_scale` must be a positive number of metres per newton, got {scale!r}")
-        cameras = self.cameras
-        if not isinstance(cameras, bool):
-            if isinstance(cameras, str) or not isinstance(cameras, (list, tuple)) or not cameras:
-                raise TypeError(f"`cameras` must be a bool or a non-empty list of camera sensor names, got {cameras!r}")
-            if not all(isinstance(c, str) and c for c in cameras):
-                raise TypeError(f"`cameras` must hold camera sensor names (non-empty strings), got {cameras!r}")
-            object.__setattr__(self, "cameras", tuple(cameras))
-        trails = self.trails
-        if not isinstance(trails, bool):
-            if isinstance(trails, str) or not isinstance(trails, (list, tuple)) or not trails:
-                raise TypeError(
-                    f"`trails` must be a bool or a non-empty list of body names (regular expressions), got {trails!r}"
-                )
-            for name in trails:
-                if not isinstance(name, str) or not name:
-                    raise TypeError(f"`trails` must hold non-empty strings (body name patterns), got {name!r}")
-                try:
-                    re.compile(name)
-                except re.error as exc:
-                    raise ValueError(f"`trails`: {name!r} is not a valid regular expression ({exc})") from None
-            object.__setattr__(self, "trails", tuple(trails))
-
-    @classmethod
-    def coerce(cls, value: SceneLogCfg | Mapping[str, Any] | None, name: str = "scene_log_cfg") -> SceneLogCfg:
-        """``value`` as a :class:`SceneLogCfg`: None → the defaults, a dict → its fields (unknown keys are an error)."""
-        if value is None:
-            return cls()
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, Mapping):
-            known = {f.name for f in fields(cls)}
-            unknown = sorted(set(value) - known)
-            if unknown:
-                raise ValueError(f"`{name}` has unknown keys {unknown}; valid keys are {sorted(known)}")
-            return cls(**value)
-        raise TypeError(f"`{name}` must be a SceneLogCfg, a dict of its fields or None, got {type(value).__name__}")
+    """``logged_envs`` as a list of env indices (see :func:`isaac_rerun.config.resolve_logged_envs`)."""
+    return resolve_logged_envs(logged_envs, num_envs)
 
 
 @dataclass
@@ -180,33 +61,36 @@ class _Body:
     env: int = -1  # the env it belongs to; -1 for a global asset
     root: bool = False  # the root body of an articulation
     kind: str = ""  # "articulations", "rigid_objects" or "rigid_object_collections"
+    source: int = -1  # row of the same body in the first logged env (itself for global bodies)
 
 
 class IsaacLabScene:
-    """Entity layout, static visuals and batched pose gathering for the logged envs of an Isaac Lab scene.
+    """The logged envs of an Isaac Lab scene: their bodies, poses and visuals (see the module docstring).
 
     Parameters
     ----------
     scene:
         An ``isaaclab.scene.InteractiveScene`` (2.x or 3.x).
     logged_envs:
-        Env index or list of env indices to log.
+        Which envs: an env index, a list of env indices, ``"all"`` or a slice
+        (:attr:`RecordingCfg.logged_envs <isaac_rerun.config.RecordingCfg.logged_envs>`).
     quaternion_order:
         ``"auto"`` (xyzw for Isaac Lab 3.x ``ProxyArray`` data, wxyz for 2.x ``torch.Tensor`` data), ``"xyzw"`` or
         ``"wxyz"``.
     cfg:
-        What is drawn besides the bodies (:class:`SceneLogCfg`, a dict of its fields, or None for the defaults).
+        What is drawn besides the bodies (:class:`~isaac_rerun.config.SceneLogCfg`, a dict of its fields, or None
+        for the defaults).
     """
 
     def __init__(
         self,
         scene: Any,
-        logged_envs: int | Sequence[int] = 0,
+        logged_envs: Any = 0,
         *,
         quaternion_order: str = "auto",
         cfg: SceneLogCfg | Mapping[str, Any] | None = None,
     ):
-        self.cfg = SceneLogCfg.coerce(cfg, "cfg")
+        self.cfg = SceneLogCfg.coerce(cfg, "scene_log_cfg")
         if quaternion_order not in ("auto", "xyzw", "wxyz"):
             raise ValueError(f"`quaternion_order` must be 'auto', 'xyzw' or 'wxyz', got {quaternion_order!r}")
         for attr in ("articulations", "rigid_objects", "num_envs"):
@@ -217,11 +101,11 @@ class IsaacLabScene:
                 )
         self.scene = scene
         self.num_envs = int(scene.num_envs)
-        self.logged_envs = validate_logged_envs(logged_envs, self.num_envs)
+        self.logged_envs = resolve_logged_envs(logged_envs, self.num_envs)
+        self.quaternion_order = quaternion_order
         self.stage = getattr(scene, "stage", None)
         self._assets: list[_Asset] = []
-        self.bodies: list[_Body] = []
-        self._env_index: dict[str, Any] = {}
+        self._bodies: list[_Body] = []
         groups = [
             ("articulations", getattr(scene, "articulations", {}) or {}),
             ("rigid_objects", getattr(scene, "rigid_objects", {}) or {}),
@@ -230,45 +114,67 @@ class IsaacLabScene:
         for kind, assets in groups:
             for name, asset in assets.items():
                 self._add_asset(kind, name, asset, quaternion_order)
-        if not self.bodies:
+        if not self._bodies:
             raise ValueError("`scene` has no articulations, rigid objects or rigid object collections to log")
-        paths = [b.entity for b in self.bodies]
+        paths = [b.entity for b in self._bodies]
         if len(set(paths)) != len(paths):
             dup = sorted({p for p in paths if paths.count(p) > 1})
             raise RuntimeError(
                 f"isaac_rerun: two bodies map to the same entity path {dup[:3]}; please report this scene"
             )
         self._resolve_parents()
-        self.num_rows = len(self.bodies)
-        self.entity_paths = [b.entity for b in self.bodies]
-        self._has_parents = any(b.parent >= 0 for b in self.bodies)
-        self._parent_rows = np.array([b.parent for b in self.bodies])
-        self._visual_cache: dict[str, list[usd_visuals.PrimVisual]] = {}
+        self.num_rows = len(self._bodies)
+        self.bodies = tuple(Body(b.entity, b.name, b.env, b.parent, b.source, b.root, b.kind) for b in self._bodies)
+        """The logged bodies, one per row of the pose array (:class:`~isaac_rerun.channels.Body`)."""
+        self.entity_paths = [b.entity for b in self._bodies]
+        self._visual_cache: dict[str, list[usd_visuals.PrimVisual]] = _shared_visual_cache(scene)
         ids = self.logged_envs
         contiguous = ids == list(range(ids[0], ids[0] + len(ids)))
         self.env_rows = _arrays.RowSelector(ids)
         """The logged envs' rows of any per-env array (numpy, torch on any device, ``ProxyArray``), owned."""
         self._env_sel: slice | np.ndarray = slice(ids[0], ids[0] + len(ids)) if contiguous else np.asarray(ids)
+        self._env_index: dict[str, Any] = {}
         self._views: list[tuple[Any, np.ndarray] | None] = [None] * len(self._assets)
         # env layout "origin": the logged env (position in logged_envs) whose origin each row subtracts
-        self._row_env = np.array(
-            [self.logged_envs.index(b.env) if b.env >= 0 else 0 for b in self.bodies], dtype=np.int64
-        )
-        self.trail_rows, self.trail_entities = self._select_trails()
-        self.trail_envs = self._row_env[self.trail_rows]
+        position = {e: j for j, e in enumerate(self.logged_envs)}
+        self._row_env = np.array([position[b.env] if b.env >= 0 else 0 for b in self._bodies], dtype=np.int64)
         self.wxyz_data = any(a.wxyz for a in self._assets)  # Isaac Lab 2.x data: markers take wxyz too
-        # per-frame data beside the poses: sensors, markers (built last: they map onto the bodies above)
-        from isaac_rerun import cameras, markers, sensors
+        self.layout = self.cfg.entity_layout(len(self.logged_envs))
+        """``"per_env"`` or ``"instanced"``: how the logged envs become entities (``cfg.layout`` resolved)."""
+        self._for_envs: dict[tuple[Any, ...], IsaacLabScene] = {}
 
-        self.channels: list[sensors.Channel] = sensors.sensor_channels(self) + cameras.camera_channels(self)
-        if self.cfg.markers:
-            channel = markers.marker_channel(self)
-            if channel is not None:
-                self.channels.append(channel)
-        # images are large: buffer fewer frames between sends when cameras are logged
-        self.max_buffered_frames: int | None = (
-            8 if any(isinstance(c, cameras.CameraChannel) for c in self.channels) else None
+    # ------------------------------------------------------------------ what the channels get
+    def context(self) -> ChannelContext:
+        """The narrow view of this scene that channels get (see :class:`~isaac_rerun.channels.ChannelContext`)."""
+        return ChannelContext(
+            logged_envs=tuple(self.logged_envs),
+            num_envs=self.num_envs,
+            layout=self.layout,
+            cfg=self.cfg,
+            bodies=self.bodies,
+            rows=self.env_rows,
+            sensors=dict(getattr(self.scene, "sensors", None) or {}),
+            wxyz_data=self.wxyz_data,
+            visuals=self.visuals,
+            global_visuals=self.global_visuals,
+            global_shift=self._global_shift,
+            resolve_env_pattern=self.resolve_env_pattern,
         )
+
+    @property
+    def row_envs(self) -> np.ndarray:
+        """Per row of the pose array: its env's position in ``logged_envs`` (0 for global bodies)."""
+        return self._row_env
+
+    def for_envs(self, envs: Sequence[int], **cfg_changes: Any) -> IsaacLabScene:
+        """The same scene for other logged envs (cached), e.g. one env whose episode the history writes."""
+        key = (tuple(envs), tuple(sorted(cfg_changes.items())))
+        scene = self._for_envs.get(key)
+        if scene is None:
+            cfg = replace(self.cfg, **cfg_changes) if cfg_changes else self.cfg
+            scene = IsaacLabScene(self.scene, list(envs), quaternion_order=self.quaternion_order, cfg=cfg)
+            self._for_envs[key] = scene
+        return scene
 
     # ------------------------------------------------------------------ layout
     def _add_asset(self, kind: str, name: str, asset: Any, quaternion_order: str) -> None:
@@ -294,13 +200,14 @@ class IsaacLabScene:
         per_env = all(self._env_path(p, 0) is not None for p in pattern) and shape[0] == self.num_envs
         self._assets.append(_Asset(name, asset, pose_attr, list(range(shape[1])), per_env, wxyz))
         if per_env:
+            first = len(self._bodies)
             for e in self.logged_envs:
                 for b, body_name in enumerate(names):
                     entity, source = self._body_paths(
                         pattern[b] if len(pattern) > 1 else pattern[0], e, body_name, kind
                     )
                     is_root = kind == "articulations" and b == 0
-                    self.bodies.append(_Body(entity, source, -1, body_name, e, is_root, kind))
+                    self._bodies.append(_Body(entity, source, -1, body_name, e, is_root, kind, first + b))
             return
         # a global asset (not cloned per env): every instance is logged, at the prims its pattern matches
         for i in range(shape[0]):
@@ -311,7 +218,8 @@ class IsaacLabScene:
                 root = re.sub(r"[^A-Za-z0-9_/\-]", "_", root)
                 rel = self._find_body_rel(root, body_name) if kind == "articulations" else ""
                 path = _join(root, rel)
-                self.bodies.append(_Body(path, path, -1, body_name, -1, kind == "articulations" and b == 0, kind))
+                row = len(self._bodies)
+                self._bodies.append(_Body(path, path, -1, body_name, -1, kind == "articulations" and b == 0, kind, row))
 
     def resolve_env_pattern(self, pattern: str, env: int) -> str | None:
         """An Isaac Lab prim-path expression (``/World/envs/env_.*/Robot/.*``, ``{ENV_REGEX_NS}/Cube``) resolved in
@@ -372,8 +280,8 @@ class IsaacLabScene:
         return fallback if fallback is not None else body_name
 
     def _resolve_parents(self) -> None:
-        index = {b.entity: i for i, b in enumerate(self.bodies)}
-        for b in self.bodies:
+        index = {b.entity: i for i, b in enumerate(self._bodies)}
+        for b in self._bodies:
             path = b.entity
             while "/" in path.strip("/"):
                 path = path.rsplit("/", 1)[0]
@@ -381,73 +289,48 @@ class IsaacLabScene:
                     b.parent = index[path]
                     break
 
-    def _select_trails(self) -> tuple[np.ndarray, list[str]]:
-        """Rows that get a trail (``cfg.trails``) and the entity path of each trail."""
-        trails = self.cfg.trails
-        if trails is False:
-            rows: list[int] = []
-        elif trails is True:
-            rows = [i for i, b in enumerate(self.bodies) if b.root]
-        else:
-            patterns = [re.compile(p) for p in trails]
-            rows = [i for i, b in enumerate(self.bodies) if any(p.fullmatch(b.name) for p in patterns)]
-            unmatched = [p.pattern for p in patterns if not any(p.fullmatch(b.name) for b in self.bodies)]
-            if unmatched:
-                names = sorted({b.name for b in self.bodies})
-                warnings.warn(
-                    f"isaac_rerun: `trails` patterns {unmatched} match no body of the scene; its bodies are {names}",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
-        entities = []
-        for i in rows:
-            path = self.bodies[i].entity
-            path = path[len("/World") :] if path.startswith("/World/") else path
-            entities.append(f"{TRAILS_ROOT}{path}")
-        return np.asarray(rows, dtype=np.int64), entities
-
     # ------------------------------------------------------------------ static visuals
-    def log_static(self, stream: rr.RecordingStream) -> int:
-        """Log every logged body's visuals (and the global prims outside the envs) as static; returns the count."""
+    def visuals(self, row: int) -> list[usd_visuals.PrimVisual]:
+        """The USD visuals below body ``row`` (relative to its rigid frame; read once per source prim)."""
         if self.stage is None:
-            return 0
-        from pxr import UsdPhysics
+            return []
+        body = self._bodies[row]
+        visuals = self._visual_cache.get(body.source_prim)
+        if visuals is None:
+            from pxr import UsdPhysics
 
-        count = 0
-        body_sources = {b.source_prim for b in self.bodies}
+            body_sources = self._body_sources()
 
-        def stop_at(prim: Any) -> bool:
-            return prim.HasAPI(UsdPhysics.RigidBodyAPI) or str(prim.GetPath()) in body_sources
+            def stop_at(prim: Any) -> bool:
+                return prim.HasAPI(UsdPhysics.RigidBodyAPI) or str(prim.GetPath()) in body_sources
 
-        for body in self.bodies:
-            visuals = self._visual_cache.get(body.source_prim)
-            if visuals is None:
-                prim = self.stage.GetPrimAtPath(body.source_prim)
-                visuals = usd_visuals.collect_visuals(prim, stop_at=stop_at) if prim and prim.IsValid() else []
-                self._visual_cache[body.source_prim] = visuals
-            usd_visuals.log_visuals(stream, body.entity, visuals)
-            count += len(visuals)
-        for channel in self.channels:
-            channel.log_static(stream)
-        for t, entity in enumerate(self.trail_entities):  # the trails' style; their segments come per frame
-            color = _TRAIL_COLORS[int(self.trail_envs[t]) % len(_TRAIL_COLORS)]
-            stream.log(entity, rr.LineStrips3D.from_fields(radii=[TRAIL_RADIUS], colors=[color]), static=True)
-        if not self.cfg.global_prims:
-            return count
-        global_visuals = self._visual_cache.get("<global>")
-        if global_visuals is None:
+            prim = self.stage.GetPrimAtPath(body.source_prim)
+            visuals = usd_visuals.collect_visuals(prim, stop_at=stop_at) if prim and prim.IsValid() else []
+            self._visual_cache[body.source_prim] = visuals
+        return visuals
+
+    def global_visuals(self) -> list[usd_visuals.PrimVisual]:
+        """The visible prims outside the envs (ground, terrain, props), relative to the world; read once."""
+        if self.stage is None:
+            return []
+        visuals = self._visual_cache.get("<global>")
+        if visuals is None:
+            body_sources = self._body_sources()
             # a global asset's bodies are logged as bodies (they move): not again as frozen global prims
-            global_visuals = usd_visuals.collect_global_visuals(
+            visuals = usd_visuals.collect_global_visuals(
                 self.stage, envs_root=self._envs_root(), stop_at=lambda prim: str(prim.GetPath()) in body_sources
             )
-            self._visual_cache["<global>"] = global_visuals
-        if self.cfg.env_layout == "origin":  # shift the world by the tracked env's origin
-            shift = self.env_origins()[0].astype(np.float32)
-            global_visuals = [
-                replace(v, translation=v.translation - shift) if not v.parent_rel_path else v for v in global_visuals
-            ]
-        usd_visuals.log_visuals(stream, "", global_visuals)
-        return count + len(global_visuals)
+            self._visual_cache["<global>"] = visuals
+        return visuals
+
+    def _body_sources(self) -> set[str]:
+        return {b.source_prim for b in self._bodies}
+
+    def _global_shift(self) -> np.ndarray | None:
+        """Env layout "origin": the tracked env's origin, subtracted from the global prims."""
+        if self.cfg.env_layout != "origin":
+            return None
+        return self.env_origins()[0].astype(np.float32)
 
     # ------------------------------------------------------------------ env origins and framing
     def _envs_root(self) -> str:
@@ -475,7 +358,7 @@ class IsaacLabScene:
         The target is the centre of the per-env bodies (all bodies if there are none); the eye looks at it from
         above and to the side, like Isaac Lab's default viewer, far enough back to see them all.
         """
-        rows = [i for i, b in enumerate(self.bodies) if b.env >= 0] or list(range(self.num_rows))
+        rows = [i for i, b in enumerate(self._bodies) if b.env >= 0] or list(range(self.num_rows))
         pts = poses[rows, 0:3].astype(np.float64)
         pts = pts[np.all(np.isfinite(pts), axis=1)]
         if len(pts) == 0:
@@ -488,18 +371,25 @@ class IsaacLabScene:
         return eye.astype(np.float32), target.astype(np.float32)
 
     # ------------------------------------------------------------------ poses
+    def sample(self) -> Sample:
+        """This frame: every logged body's pose and the env-origin shift (:class:`~isaac_rerun.channels.Sample`)."""
+        poses = self._world_poses()
+        if self.cfg.env_layout != "origin":
+            return Sample(poses, None)
+        shift = self.env_origins()
+        poses[:, 0:3] -= shift[self._row_env]
+        return Sample(poses, shift)
+
     def gather(self) -> np.ndarray:
         """Poses of every logged body now: an owned ``(num_rows, 7)`` float32 array, xyzw, world frame (env origins
-        subtracted with ``env_layout="origin"``).
+        subtracted with ``env_layout="origin"``)."""
+        return self.sample().poses
 
-        On the CPU the rows are picked straight from the simulator's memory into a new array (numpy indexing:
+    def _world_poses(self) -> np.ndarray:
+        """On the CPU the rows are picked straight from the simulator's memory into a new array (numpy indexing:
         cheaper per asset than torch ops); on a GPU they are selected on the device (``index_select``), joined and
-        copied to the host once.
-        """
-        tensors = []
-        for a in self._assets:
-            pose = getattr(a.asset.data, a.pose_attr)
-            tensors.append(_arrays.as_tensor(pose))
+        copied to the host once."""
+        tensors = [_arrays.as_tensor(getattr(a.asset.data, a.pose_attr)) for a in self._assets]
         if all(getattr(t, "is_cpu", True) for t in tensors):
             out = np.empty((self.num_rows, 7), dtype=np.float32)
             row = 0
@@ -509,11 +399,11 @@ class IsaacLabScene:
                     view = self._views[i] = (t, t.detach().numpy() if hasattr(t, "detach") else np.asarray(t))
                 part = view[1][self._env_sel] if a.per_env else view[1]
                 if a.wxyz:
-                    part = part[..., _XYZW_FROM_WXYZ_LIST]
+                    part = part[..., _quat.XYZW_FROM_WXYZ]
                 n = part.shape[0] * part.shape[1]
                 out[row : row + n] = part.reshape(n, 7)  # a copy: nothing aliases the simulator's buffers
                 row += n
-            return self._apply_layout(out)
+            return out
         import torch
 
         parts = []
@@ -525,72 +415,52 @@ class IsaacLabScene:
                     self._env_index[str(t.device)] = idx
                 t = t.index_select(0, idx)
             if a.wxyz:
-                t = t[..., _XYZW_FROM_WXYZ_LIST]
+                t = t[..., _quat.XYZW_FROM_WXYZ]
             parts.append(t.reshape(-1, 7))
         joined = parts[0] if len(parts) == 1 else torch.cat(parts, dim=0)
-        return self._apply_layout(np.array(joined.detach().to("cpu").numpy(), dtype=np.float32, copy=True))
+        return np.array(joined.detach().to("cpu").numpy(), dtype=np.float32, copy=True)
 
-    def gather_extras(self, poses: np.ndarray) -> list[Any] | None:
-        """This frame's data of every channel (sensors, markers), given this frame's :meth:`gather` poses."""
-        if not self.channels:
-            return None
-        return [channel.gather(poses) for channel in self.channels]
+    # ------------------------------------------------------------------ the history's view of the poses
+    def pose_tensors(self) -> list[tuple[Any, bool, bool]]:
+        """The simulator's pose buffers, one per asset: (tensor ``(N or 1, B, 7)``, per env, quaternions wxyz)."""
+        return [(_arrays.as_tensor(getattr(a.asset.data, a.pose_attr)), a.per_env, a.wxyz) for a in self._assets]
 
-    def send_extras(self, stream: rr.RecordingStream, frames: Sequence[list[Any] | None], time_columns: Any) -> None:
-        """Send the buffered :meth:`gather_extras` results of a flush (frames without extras are skipped)."""
-        rows = [i for i, f in enumerate(frames) if f is not None]
-        if not rows:
-            return
-        for c, channel in enumerate(self.channels):
-            data = [frames[i][c] for i in rows]  # type: ignore[index]
-
-            def columns(sub: Any, rows: list[int] = rows) -> list[rr.TimeColumn]:
-                return time_columns([rows[i] for i in sub])
-
-            channel.send(stream, data, columns)
-
-    def close(self) -> None:
-        """Remove what the channels installed (the markers hook)."""
-        for channel in self.channels:
-            channel.close()
-
-    def _apply_layout(self, poses: np.ndarray) -> np.ndarray:
-        if self.cfg.env_layout == "origin":
-            poses[:, 0:3] -= self.env_origins()[self._row_env]
-        return poses
+    def rows_from_assets(self, parts: Sequence[np.ndarray]) -> np.ndarray:
+        """Poses in this scene's row order from per-asset arrays ``(..., N_a, B_a, 7)`` holding, for per-env assets,
+        exactly the logged envs (in order) and, for global assets, all instances; quaternions converted to xyzw."""
+        out = []
+        for a, part in zip(self._assets, parts, strict=True):
+            if a.wxyz:
+                part = part[..., _quat.XYZW_FROM_WXYZ]
+            out.append(part.reshape(*part.shape[:-3], -1, 7))
+        return np.concatenate(out, axis=-2)
 
     def to_entity_frame(self, poses: np.ndarray) -> np.ndarray:
         """World poses ``(..., num_rows, 7)`` → poses relative to each row's parent body entity (nested bodies)."""
-        if not self._has_parents:
+        parents = np.array([b.parent for b in self._bodies])
+        rows = np.nonzero(parents >= 0)[0]
+        if not len(rows):
             return poses
         out = poses.copy()
-        rows = np.nonzero(self._parent_rows >= 0)[0]
-        parent = poses[..., self._parent_rows[rows], :]
-        child = poses[..., rows, :]
-        q_inv = parent[..., 3:7] * np.array([-1, -1, -1, 1], dtype=poses.dtype)
-        out[..., rows, 0:3] = _quat_rotate(q_inv, child[..., 0:3] - parent[..., 0:3])
-        out[..., rows, 3:7] = _quat_mul(q_inv, child[..., 3:7])
+        out[..., rows, :] = _quat.relative_poses(poses[..., parents[rows], :], poses[..., rows, :])
         return out
 
 
-def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ax, ay, az, aw = np.moveaxis(a, -1, 0)
-    bx, by, bz, bw = np.moveaxis(b, -1, 0)
-    return np.stack(
-        [
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-            aw * bw - ax * bx - ay * by - az * bz,
-        ],
-        axis=-1,
-    )
+def _shared_visual_cache(scene: Any) -> dict[str, list[usd_visuals.PrimVisual]]:
+    """One visual cache per Isaac Lab scene, shared by the layouts made for it (USD is read once)."""
+    cache = _VISUAL_CACHES.get(id(scene))
+    if cache is None or cache[0]() is not scene:
+        import weakref
+
+        try:
+            ref = weakref.ref(scene)
+        except TypeError:
+            return {}
+        cache = _VISUAL_CACHES[id(scene)] = (ref, {})
+    return cache[1]
 
 
-def _quat_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    u, w = q[..., 0:3], q[..., 3:4]
-    t = 2.0 * np.cross(u, v)
-    return v + w * t + np.cross(u, t)
+_VISUAL_CACHES: dict[int, tuple[Any, dict[str, list[usd_visuals.PrimVisual]]]] = {}
 
 
 def _join(root: str, rel: str) -> str:
@@ -651,8 +521,8 @@ class IsaacLabRerunLogger:
     ):
         self.scene = scene
         cfg = SceneLogCfg.coerce(scene_log_cfg)  # poses and visuals only: no per-frame channels here
-        cfg = replace(cfg, trails=False, markers=False, contact_forces=False, ray_hits=False, cameras=False)
-        self.layout = IsaacLabScene(scene, logged_envs, cfg=cfg)
+        cfg = replace(cfg, layout="per_env", trails=False, markers=False, contact_forces=False, ray_hits=False)
+        self.layout = IsaacLabScene(scene, logged_envs, cfg=replace(cfg, cameras=False))
         self.logged_envs = self.layout.logged_envs
         if save_path is not None:
             path = Path(save_path).expanduser().resolve()
@@ -671,7 +541,12 @@ class IsaacLabRerunLogger:
         """Log the visuals (first call only) and the current pose of every logged body at the stream's current time."""
         rec = self.recording_stream
         if not self._static_logged:
-            self.layout.log_static(rec)
+            for row, entity in enumerate(self.layout.entity_paths):
+                usd_visuals.log_visuals(rec, entity, self.layout.visuals(row))
+            if self.layout.cfg.global_prims:
+                shift = self.layout._global_shift()
+                visuals = self.layout.global_visuals()
+                usd_visuals.log_visuals(rec, "", visuals if shift is None else [v.shifted(-shift) for v in visuals])
             self._static_logged = True
         poses = self.layout.to_entity_frame(self.layout.gather())
         for entity, p in zip(self.layout.entity_paths, poses, strict=True):

@@ -31,6 +31,7 @@ Everything here is plain ``pxr`` + numpy; it needs no Isaac Lab. Importing this 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import logging
@@ -43,7 +44,10 @@ from typing import Any
 import numpy as np
 import rerun as rr
 
-from isaac_rerun import _compat
+from isaac_rerun import _compat, _quat
+from isaac_rerun._quat import compose_matrix as _compose
+from isaac_rerun._quat import decompose_matrix as _decompose
+from isaac_rerun._quat import rigid_matrix as _rigid
 
 _HAVE_PXR: bool
 try:
@@ -54,10 +58,13 @@ else:
     _HAVE_PXR = True
 
 __all__ = [
+    "MeshData",
     "PrimVisual",
+    "baked_meshes",
     "collect_global_visuals",
     "collect_visuals",
     "log_visuals",
+    "mesh_data",
 ]
 
 logger = logging.getLogger(__name__)
@@ -142,6 +149,12 @@ class PrimVisual:
             quaternion=_compat.quaternion(self.quaternion_xyzw),
             scale=self.scale,
         )
+
+    def shifted(self, delta: np.ndarray) -> PrimVisual:
+        """This visual moved by ``delta`` in its parent frame (a top-level visual: in the world)."""
+        if self.parent_rel_path:
+            return self
+        return dataclasses.replace(self, translation=(self.translation + delta).astype(np.float32))
 
     def matrix(self) -> np.ndarray:
         """4x4 (column-vector convention) of ``translation · rotation · scale``."""
@@ -329,70 +342,6 @@ def _is_light(prim: Usd.Prim) -> bool:
 
 def _gf_matrix(m: Any) -> np.ndarray:
     return np.array(m, dtype=np.float64).reshape(4, 4).T
-
-
-def _decompose(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Affine 4x4 → (translation, quaternion xyzw, scale), assuming no shear.
-
-    Mirrors (negative determinant) are expressed as one negative scale component, on the axis that leaves the
-    rotation closest to identity.
-    """
-    a = m[:3, :3]
-    translation = m[:3, 3].copy()
-    scale = np.linalg.norm(a, axis=0)
-    rot = a / np.where(scale > 1e-12, scale, 1.0)
-    # Re-orthonormalise (tolerates zero scales and round-off; keeps the determinant's sign).
-    u, _, vt = np.linalg.svd(rot)
-    rot = u @ vt
-    if np.linalg.det(rot) < 0.0:
-        axis = int(np.argmin(np.diag(rot)))
-        rot[:, axis] *= -1.0
-        scale[axis] *= -1.0
-    return translation, _quat_from_matrix(rot), scale
-
-
-def _rigid(m: np.ndarray) -> np.ndarray:
-    """The rigid part (translation · rotation) of an affine 4x4."""
-    translation, quat, _ = _decompose(m)
-    return _compose(translation, quat, np.ones(3))
-
-
-def _compose(translation: np.ndarray, quat_xyzw: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    out = np.eye(4)
-    out[:3, :3] = _matrix_from_quat(quat_xyzw) * np.asarray(scale, dtype=np.float64)[None, :]
-    out[:3, 3] = translation
-    return out
-
-
-def _quat_from_matrix(r: np.ndarray) -> np.ndarray:
-    """Rotation matrix → unit quaternion (x, y, z, w) with w >= 0 (Shepperd's method)."""
-    tr = r[0, 0] + r[1, 1] + r[2, 2]
-    if tr > 0.0:
-        s = math.sqrt(tr + 1.0) * 2.0
-        q = [(r[2, 1] - r[1, 2]) / s, (r[0, 2] - r[2, 0]) / s, (r[1, 0] - r[0, 1]) / s, 0.25 * s]
-    elif r[0, 0] > r[1, 1] and r[0, 0] > r[2, 2]:
-        s = math.sqrt(1.0 + r[0, 0] - r[1, 1] - r[2, 2]) * 2.0
-        q = [0.25 * s, (r[0, 1] + r[1, 0]) / s, (r[0, 2] + r[2, 0]) / s, (r[2, 1] - r[1, 2]) / s]
-    elif r[1, 1] > r[2, 2]:
-        s = math.sqrt(1.0 + r[1, 1] - r[0, 0] - r[2, 2]) * 2.0
-        q = [(r[0, 1] + r[1, 0]) / s, 0.25 * s, (r[1, 2] + r[2, 1]) / s, (r[0, 2] - r[2, 0]) / s]
-    else:
-        s = math.sqrt(1.0 + r[2, 2] - r[0, 0] - r[1, 1]) * 2.0
-        q = [(r[0, 2] + r[2, 0]) / s, (r[1, 2] + r[2, 1]) / s, 0.25 * s, (r[1, 0] - r[0, 1]) / s]
-    quat = np.asarray(q, dtype=np.float64)
-    quat /= np.linalg.norm(quat)
-    return -quat if quat[3] < 0.0 else quat
-
-
-def _matrix_from_quat(q: np.ndarray) -> np.ndarray:
-    x, y, z, w = (float(v) for v in q)
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-        ]
-    )
 
 
 _S45 = math.sqrt(0.5)
@@ -915,3 +864,197 @@ def _mesh_archetype(prim: Usd.Prim, app: _Appearance, ctx: _Context) -> Any:
         vertex_normals=np.ascontiguousarray(vertex_normals, dtype=np.float32),
         **kwargs,
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Baked meshes (the instanced layout)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class MeshData:
+    """A visual's geometry as a triangle mesh in its own frame (what :func:`mesh_data` reads off an archetype)."""
+
+    positions: np.ndarray  # (n, 3) float32
+    triangles: np.ndarray  # (m, 3) uint32
+    normals: np.ndarray | None = None  # (n, 3) float32
+    colors: np.ndarray | None = None  # (n, 4) uint8 (vertex colours x albedo)
+    texcoords: np.ndarray | None = None  # (n, 2) float32
+    texture: tuple[Any, Any] | None = None  # (albedo_texture_buffer, albedo_texture_format) component batches
+
+
+def _arrow(batch: Any) -> Any:
+    return None if batch is None else batch.as_arrow_array()
+
+
+def _vectors(batch: Any, width: int, dtype: Any = np.float32) -> np.ndarray | None:
+    array = _arrow(batch)
+    if array is None or len(array) == 0:
+        return None
+    return np.asarray(array.flatten().to_numpy(zero_copy_only=False), dtype=dtype).reshape(-1, width)
+
+
+def _rgba_u8(batch: Any) -> np.ndarray | None:
+    """Rerun colours (packed 0xRRGGBBAA u32) as (n, 4) uint8."""
+    array = _arrow(batch)
+    if array is None or len(array) == 0:
+        return None
+    packed = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.uint32)
+    return np.stack([(packed >> s) & 0xFF for s in (24, 16, 8, 0)], axis=1).astype(np.uint8)
+
+
+def _scalar(batch: Any, default: float) -> float:
+    array = _arrow(batch)
+    return float(array.to_numpy(zero_copy_only=False)[0]) if array is not None and len(array) else default
+
+
+def _uv_sphere(segments: int = 24, rings: int = 12) -> tuple[np.ndarray, np.ndarray]:
+    """Unit sphere: positions (= normals) and triangles."""
+    theta = np.linspace(0.0, np.pi, rings + 1)
+    phi = np.linspace(0.0, 2.0 * np.pi, segments, endpoint=False)
+    t, p = np.meshgrid(theta, phi, indexing="ij")
+    pts = np.stack([np.sin(t) * np.cos(p), np.sin(t) * np.sin(p), np.cos(t)], axis=-1).reshape(-1, 3)
+    tris = []
+    for i in range(rings):
+        for j in range(segments):
+            a, b = i * segments + j, i * segments + (j + 1) % segments
+            c, d = a + segments, b + segments
+            tris += [[a, c, b], [b, c, d]]
+    return pts.astype(np.float32), np.asarray(tris, dtype=np.uint32)
+
+
+def _box_mesh(half: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    positions: list[np.ndarray] = []
+    normals: list[np.ndarray] = []
+    tris: list[list[int]] = []
+    for axis in range(3):
+        for sign in (-1.0, 1.0):
+            n = np.zeros(3)
+            n[axis] = sign
+            u, v = np.eye(3)[(axis + 1) % 3], np.eye(3)[(axis + 2) % 3]
+            if sign < 0:
+                u, v = v, u
+            base = len(positions)
+            for a, b in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
+                positions.append((n + a * u + b * v) * half)
+                normals.append(n)
+            tris += [[base, base + 1, base + 2], [base, base + 2, base + 3]]
+    return (
+        np.asarray(positions, np.float32),
+        np.asarray(normals, np.float32),
+        np.asarray(tris, np.uint32),
+    )
+
+
+def _capsule_mesh(length: float, radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rerun's capsule: from the origin along +Z, ``length`` between the centres of its two hemispheres."""
+    pts, tris = _uv_sphere()
+    upper = pts[:, 2] >= 0
+    positions = pts * radius + np.where(upper[:, None], [0.0, 0.0, length], [0.0, 0.0, 0.0])
+    return positions.astype(np.float32), pts.astype(np.float32), tris
+
+
+def _posed(
+    positions: np.ndarray, normals: np.ndarray, translation: np.ndarray | None, quaternion: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    q = np.array([0, 0, 0, 1], np.float32) if quaternion is None else quaternion.reshape(4)
+    t = np.zeros(3, np.float32) if translation is None else translation.reshape(3)
+    return (_quat.rotate(q, positions) + t).astype(np.float32), _quat.rotate(q, normals).astype(np.float32)
+
+
+def mesh_data(visual: PrimVisual) -> MeshData | None:
+    """The visual's geometry as a triangle mesh in the visual's own frame (primitives tessellated), or None."""
+    arch = visual.archetype
+    name = type(arch).__name__
+    color = _rgba_u8(getattr(arch, "colors", None))
+    if name == "Mesh3D":
+        positions = _vectors(arch.vertex_positions, 3)
+        if positions is None:
+            return None
+        tris = _vectors(arch.triangle_indices, 3, np.uint32)
+        if tris is None:
+            tris = np.arange(len(positions), dtype=np.uint32).reshape(-1, 3)
+        colors = _rgba_u8(arch.vertex_colors)
+        albedo = _rgba_u8(arch.albedo_factor)
+        if albedo is not None:
+            base = colors if colors is not None else np.full((len(positions), 4), 255, np.uint8)
+            colors = (base.astype(np.uint16) * albedo[0].astype(np.uint16) // 255).astype(np.uint8)
+        texture = None
+        if arch.albedo_texture_buffer is not None:
+            texture = (arch.albedo_texture_buffer, arch.albedo_texture_format)
+        return MeshData(
+            positions, tris, _vectors(arch.vertex_normals, 3), colors, _vectors(arch.vertex_texcoords, 2), texture
+        )
+    if name == "Boxes3D":
+        half = _vectors(arch.half_sizes, 3)
+        positions, normals, tris = _box_mesh(half[0] if half is not None else np.full(3, 0.5))
+        positions, normals = _posed(positions, normals, _vectors(arch.centers, 3), _vectors(arch.quaternions, 4))
+    elif name == "Ellipsoids3D":
+        half = _vectors(arch.half_sizes, 3)
+        h = half[0] if half is not None else np.ones(3, np.float32)
+        unit, tris = _uv_sphere()
+        positions = unit * h
+        normals = unit / np.where(np.abs(h) > 1e-12, h, 1.0)
+        normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+        positions, normals = _posed(positions, normals, _vectors(arch.centers, 3), _vectors(arch.quaternions, 4))
+    elif name == "Capsules3D":
+        positions, normals, tris = _capsule_mesh(_scalar(arch.lengths, 1.0), _scalar(arch.radii, 0.5))
+        positions, normals = _posed(positions, normals, _vectors(arch.translations, 3), _vectors(arch.quaternions, 4))
+    elif name == "Cylinders3D":
+        r = _scalar(arch.radii, 0.5)
+        positions, normals, tris = _frustum_mesh(r, r, _scalar(arch.lengths, 1.0), "Z")
+        positions, normals = _posed(positions, normals, _vectors(arch.centers, 3), _vectors(arch.quaternions, 4))
+    else:
+        return None
+    colors = np.tile(color[:1], (len(positions), 1)) if color is not None else None
+    return MeshData(positions, tris.astype(np.uint32), normals, colors)
+
+
+def baked_meshes(parts: Sequence[tuple[PrimVisual, np.ndarray]]) -> list[tuple[str, Any]]:
+    """Visuals baked into meshes in one frame: each ``(visual, matrix)`` with ``matrix`` (4x4) from the visual's
+    frame to the common frame (scale and shear included). Untextured meshes are merged into one ``Mesh3D`` with
+    per-vertex colours (name ``""``); a textured one keeps its own ``Mesh3D`` (named by its ``rel_path``)."""
+    merged: list[MeshData] = []
+    out: list[tuple[str, Any]] = []
+    for visual, matrix in parts:
+        mesh = mesh_data(visual)
+        if mesh is None:
+            continue
+        a = np.asarray(matrix, dtype=np.float64)
+        positions = (mesh.positions.astype(np.float64) @ a[:3, :3].T + a[:3, 3]).astype(np.float32)
+        normals = None
+        if mesh.normals is not None:
+            inv_t = np.linalg.inv(a[:3, :3]).T
+            n = mesh.normals.astype(np.float64) @ inv_t.T
+            normals = (n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+        triangles = mesh.triangles
+        if np.linalg.det(a[:3, :3]) < 0:  # a mirror flips the winding
+            triangles = triangles[:, [0, 2, 1]]
+        baked = MeshData(positions, triangles, normals, mesh.colors, mesh.texcoords, mesh.texture)
+        if baked.texture is not None:
+            fields: dict[str, Any] = {"vertex_positions": positions, "triangle_indices": triangles}
+            if normals is not None:
+                fields["vertex_normals"] = normals
+            if baked.texcoords is not None:
+                fields["vertex_texcoords"] = baked.texcoords
+            mesh3d = rr.Mesh3D.from_fields(
+                **fields, albedo_texture_buffer=baked.texture[0], albedo_texture_format=baked.texture[1]
+            )
+            out.append((visual.rel_path, mesh3d))
+        else:
+            merged.append(baked)
+    if merged:
+        offsets = np.cumsum([0] + [len(m.positions) for m in merged[:-1]])
+        grey = _rgba(DEFAULT_LINEAR_RGB)
+        mesh3d = rr.Mesh3D(
+            vertex_positions=np.concatenate([m.positions for m in merged]),
+            triangle_indices=np.concatenate([m.triangles + o for m, o in zip(merged, offsets, strict=True)]),
+            vertex_normals=np.concatenate(
+                [m.normals if m.normals is not None else _smooth_normals(m.positions, m.triangles) for m in merged]
+            ),
+            vertex_colors=np.concatenate(
+                [m.colors if m.colors is not None else np.tile(grey, (len(m.positions), 1)) for m in merged]
+            ),
+        )
+        out.insert(0, ("", mesh3d))
+    return out

@@ -8,7 +8,7 @@ visualizer dispatches them). So, while a recorder with ``SceneLogCfg(markers=Tru
 * ``VisualizationMarkers.visualize`` and ``set_visibility`` are wrapped **at class level** (so markers built before
   the recorder are seen too); each call copies the rows of the logged envs at once (arguments are often views of
   simulator buffers) and keeps them as the marker group's latest state, merging fields given as None as Isaac Lab
-  does. The wrapped method then runs as before. The wrapper is removed when the last such recorder closes.
+  does. The wrapped method then runs as before. The wrapper is removed when the last marker channel closes.
 * At each recorded frame, when no active visualizer supports markers, the debug-visualization callbacks registered
   with the simulation (``sim.vis_marker_registry``) are dispatched once, so that ``debug_vis`` markers (command
   arrows, goal poses, sensor debug markers) are up to date; Isaac Lab 2.x with Kit runs them itself.
@@ -24,31 +24,29 @@ scale), ``frame_prim.usd`` → three axis ``Arrows3D``; any other prototype → 
 Colours come from the prototype's ``visual_material.diffuse_color``. Orientations are xyzw (Isaac Lab 3.x; 2.x
 markers take wxyz and are converted when the scene's data is 2.x).
 
-Entities: ``/World/markers/<marker prim path without /Visuals>/<prototype name>``.
+Entities: ``/World/markers/<marker prim path without /Visuals>/<prototype name>``, holding the instances of every
+logged env (in both entity layouts).
 """
 
 from __future__ import annotations
 
-import threading
-import warnings
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any
 
 import numpy as np
 import rerun as rr
 
-from isaac_rerun import _arrays
-from isaac_rerun.sensors import Channel, TimeColumns
+from isaac_rerun import _arrays, _quat
+from isaac_rerun._util import ClassPatch, WarnOnce
+from isaac_rerun.channels.base import Channel, ChannelContext, Sample, StepRows, TimeColumns
 
-if TYPE_CHECKING:
-    from isaac_rerun.scene import IsaacLabScene
-
-__all__ = ["MARKERS_ROOT", "MarkerChannel", "marker_channel"]
+__all__ = ["MARKERS_ROOT", "MarkerChannel", "channels"]
 
 MARKERS_ROOT = "/World/markers"
 _ARGS = ("translations", "orientations", "scales", "marker_indices", "environment_ids")
+_warn = WarnOnce()
 
 
 @dataclass
@@ -66,67 +64,55 @@ class _State:
     visible: bool = True
 
 
-class _Hook:
-    """The class-level wrapper of ``VisualizationMarkers`` shared by every live :class:`MarkerChannel`."""
+def _make_visualize(original: Callable[..., Any]) -> Callable[..., Any]:
+    def visualize(self: Any, *args: Any, **kwargs: Any) -> Any:
+        for channel in list(_HOOK.listeners):
+            channel.on_visualize(self, args, kwargs)
+        return original(self, *args, **kwargs)
 
-    lock = threading.Lock()
-    channels: ClassVar[weakref.WeakSet[MarkerChannel]] = weakref.WeakSet()
-    originals: ClassVar[dict[str, Any]] = {}
-    cls: Any = None
+    return visualize
 
-    @classmethod
-    def add(cls, channel: MarkerChannel, markers_cls: Any) -> None:
-        with cls.lock:
-            if not cls.originals:
-                cls.cls = markers_cls
-                cls.originals = {"visualize": markers_cls.visualize, "set_visibility": markers_cls.set_visibility}
-                original_visualize = cls.originals["visualize"]
-                original_visibility = cls.originals["set_visibility"]
 
-                def visualize(self: Any, *args: Any, **kwargs: Any) -> Any:
-                    for ch in list(cls.channels):
-                        ch.on_visualize(self, args, kwargs)
-                    return original_visualize(self, *args, **kwargs)
+def _make_set_visibility(original: Callable[..., Any]) -> Callable[..., Any]:
+    def set_visibility(self: Any, visible: bool) -> Any:
+        for channel in list(_HOOK.listeners):
+            channel.on_visibility(self, bool(visible))
+        return original(self, visible)
 
-                def set_visibility(self: Any, visible: bool) -> Any:
-                    for ch in list(cls.channels):
-                        ch.on_visibility(self, bool(visible))
-                    return original_visibility(self, visible)
+    return set_visibility
 
-                visualize.__wrapped__ = original_visualize  # type: ignore[attr-defined]
-                set_visibility.__wrapped__ = original_visibility  # type: ignore[attr-defined]
-                markers_cls.visualize = visualize
-                markers_cls.set_visibility = set_visibility
-            cls.channels.add(channel)
 
-    @classmethod
-    def remove(cls, channel: MarkerChannel) -> None:
-        with cls.lock:
-            cls.channels.discard(channel)
-            if not cls.channels and cls.originals:
-                for name, fn in cls.originals.items():
-                    setattr(cls.cls, name, fn)
-                cls.originals = {}
+_HOOK = ClassPatch({"visualize": _make_visualize, "set_visibility": _make_set_visibility})
+"""The class-level wrapper of ``VisualizationMarkers`` shared by every live :class:`MarkerChannel`."""
+
+
+def channels(ctx: ChannelContext) -> list[Channel]:
+    """A :class:`MarkerChannel` when markers are on and Isaac Lab's ``VisualizationMarkers`` can be imported."""
+    if not ctx.cfg.markers:
+        return []
+    try:
+        from isaaclab.markers import VisualizationMarkers
+    except Exception:
+        return []
+    return [MarkerChannel(ctx, VisualizationMarkers)]
 
 
 class MarkerChannel(Channel):
     """Marker instances of the logged envs, per frame (see the module docstring)."""
 
-    def __init__(self, layout: IsaacLabScene, markers_cls: Any, wxyz: bool):
-        self.layout = layout
-        self.envs = layout.logged_envs
-        self.num_envs = layout.num_envs
-        self.wxyz = wxyz
-        self.states: dict[int, _State] = {}
-        self._styled: set[tuple[int, str]] = set()  # (stream id, entity) styled already
-        self._markers_cls = markers_cls
-        self._hooked = False
-        self._hook()
+    reads_simulator = True
 
-    def _hook(self) -> None:
-        if not self._hooked:
-            _Hook.add(self, self._markers_cls)
-            self._hooked = True
+    def __init__(self, ctx: ChannelContext, markers_cls: Any):
+        self.envs = list(ctx.logged_envs)
+        self.num_envs = ctx.num_envs
+        self.wxyz = ctx.wxyz_data
+        self._position = np.full(ctx.num_envs, -1, dtype=np.int64)
+        self._position[self.envs] = np.arange(len(self.envs))
+        self.states: dict[int, _State] = {}
+        self.frames: list[tuple[int, dict[int, Any]]] = []
+        self._styled: set[str] = set()  # entities styled in the current snippet
+        self._hooked = True
+        _HOOK.add(markers_cls, self)
 
     # ------------------------------------------------------------------ capture (called from the wrapper)
     def on_visualize(self, marker: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -135,7 +121,8 @@ class MarkerChannel(Channel):
             values.update(kwargs)
             self._update(marker, values)
         except Exception as exc:  # never break the env's own call
-            _warn_once(f"isaac_rerun: could not record the markers {getattr(marker, 'prim_path', marker)!r} ({exc!r})")
+            where = getattr(marker, "prim_path", marker)
+            _warn("capture", f"isaac_rerun: could not record the markers {where!r} ({exc!r})")
 
     def on_visibility(self, marker: Any, visible: bool) -> None:
         state = self._state(marker)
@@ -199,15 +186,18 @@ class MarkerChannel(Channel):
             owner = np.repeat(np.arange(self.num_envs), count // self.num_envs)
         else:  # global instances: all of them, shifted like global prims
             return np.arange(count), np.zeros(count, np.int64)
-        pos = {env: j for j, env in enumerate(self.envs)}
-        rows = np.nonzero(np.isin(owner, self.envs))[0]
-        return rows, np.array([pos[int(owner[r])] for r in rows], dtype=np.int64)
+        valid = (owner >= 0) & (owner < self.num_envs)
+        pos = np.where(valid, self._position[np.clip(owner, 0, self.num_envs - 1)], -1)  # -1: not a logged env
+        rows = np.nonzero(pos >= 0)[0]
+        return rows, pos[rows]
 
     # ------------------------------------------------------------------ per frame
-    def gather(self, poses: np.ndarray) -> Any:
-        self._hook()  # again, if a recorder closed this channel and the scene layout is reused
+    def start(self, stream: rr.RecordingStream, *, static: bool) -> None:
+        self._styled = set()
+
+    def gather(self, sample: Sample) -> Any:
         _dispatch_debug_vis()
-        shift = self.layout.env_origins() if self.layout.cfg.env_layout == "origin" else None
+        shift = sample.shift
         frame: dict[int, Any] = {}
         for key, st in self.states.items():
             if st.translations is None or st.env_pos is None:
@@ -219,35 +209,41 @@ class MarkerChannel(Channel):
             frame[key] = (t, st.orientations, st.scales, st.indices)
         return frame
 
-    def send(self, stream: rr.RecordingStream, frames: Sequence[Any], time_columns: TimeColumns) -> None:
-        keys = sorted({k for f in frames for k in f}, key=lambda k: self.states[k].name if k in self.states else "")
+    def append(self, row: int, data: Any, step: StepRows) -> None:
+        self.frames.append((row, data))
+
+    def clear(self) -> None:
+        self.frames = []
+
+    def send(self, stream: rr.RecordingStream, times: TimeColumns) -> None:
+        frames, self.frames = self.frames, []
+        keys = sorted({k for _, f in frames for k in f}, key=lambda k: self.states[k].name if k in self.states else "")
         for key in keys:
             state = self.states.get(key)
             if state is None:
                 continue
+            rows = [i for i, (_, f) in enumerate(frames) if key in f]
+            if not rows:
+                continue
             for p, (proto_name, proto) in enumerate(state.prototypes):
                 entity = f"{MARKERS_ROOT}/{state.name}/{proto_name}"
                 per_frame: list[Any] = []
-                for f in frames:
-                    data = f.get(key)
-                    if data is None:  # hidden, or not drawn yet: no instances at this frame
+                for i in rows:
+                    data = frames[i][1].get(key)
+                    if data is None:  # hidden: no instances at this frame
                         per_frame.append(None)
                         continue
                     t, q, s, idx = data
                     keep = idx == p
                     per_frame.append((t[keep], q[keep], s[keep]))
-                rows = [i for i, f in enumerate(frames) if key in f]
-                if not rows:
-                    continue
                 self._style(stream, entity, proto)
-                columns = _prototype_columns(proto, [per_frame[i] for i in rows])
-                stream.send_columns(entity, indexes=time_columns(rows), columns=columns)
+                columns = _prototype_columns(proto, per_frame)
+                stream.send_columns(entity, indexes=times([frames[i][0] for i in rows]), columns=columns)
 
     def _style(self, stream: rr.RecordingStream, entity: str, proto: Any) -> None:
-        key = (id(stream), entity)
-        if key in self._styled:
+        if entity in self._styled:
             return
-        self._styled.add(key)
+        self._styled.add(entity)
         color = _color(proto)
         kind = _kind(proto)
         archetype: Any = {
@@ -271,7 +267,7 @@ class MarkerChannel(Channel):
     def close(self) -> None:
         if self._hooked:
             self._hooked = False
-            _Hook.remove(self)
+            _HOOK.discard(self)
 
 
 def _kind(proto: Any) -> str:
@@ -301,13 +297,6 @@ def _color(proto: Any) -> tuple[int, int, int]:
     return (r, g, b)
 
 
-def _rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rotate vectors ``v`` (n, 3) by quaternions ``q`` (n, 4) xyzw."""
-    u, w = q[:, 0:3], q[:, 3:4]
-    t = 2.0 * np.cross(u, v)
-    return v + w * t + np.cross(u, t)
-
-
 def _prototype_columns(proto: Any, frames: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]) -> Any:
     """Column batches of one prototype's instances over the frames (``None``: no instance that frame)."""
     kind = _kind(proto)
@@ -331,10 +320,10 @@ def _prototype_columns(proto: Any, frames: list[tuple[np.ndarray, np.ndarray, np
         radii, heights = S[:, 0] * float(proto.radius), S[:, 2] * float(proto.height)
         return rr.Capsules3D.columns(translations=T, quaternions=Q, lengths=heights, radii=radii).partition(lengths)
     if kind == "arrow":
-        vectors = _rotate(Q, S * np.array([1.0, 0.0, 0.0], np.float32))
+        vectors = _quat.rotate(Q, S * np.array([1.0, 0.0, 0.0], np.float32))
         return rr.Arrows3D.columns(origins=T, vectors=vectors).partition(lengths)
     if kind == "frame":
-        axes = [_rotate(Q, S * np.eye(3, dtype=np.float32)[a]) for a in range(3)]
+        axes = [_quat.rotate(Q, S * np.eye(3, dtype=np.float32)[a]) for a in range(3)]
         origins = np.repeat(T, 3, axis=0)
         vectors = np.stack(axes, axis=1).reshape(-1, 3)
         colors = np.tile(np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255]], np.uint8), (len(T), 1))
@@ -355,23 +344,4 @@ def _dispatch_debug_vis() -> None:
             return
         registry.dispatch_callbacks()
     except Exception as exc:  # a debug-vis callback of the env failed: its markers are not updated
-        _warn_once(f"isaac_rerun: the debug-visualization callbacks failed ({exc!r}); markers may be stale")
-
-
-_warned: set[str] = set()
-
-
-def _warn_once(message: str) -> None:
-    key = message.split(" (", 1)[0]
-    if key not in _warned:
-        _warned.add(key)
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
-
-
-def marker_channel(layout: IsaacLabScene) -> MarkerChannel | None:
-    """A :class:`MarkerChannel` when Isaac Lab's ``VisualizationMarkers`` can be imported, else None."""
-    try:
-        from isaaclab.markers import VisualizationMarkers
-    except Exception:
-        return None
-    return MarkerChannel(layout, VisualizationMarkers, wxyz=layout.wxyz_data)
+        _warn("debug_vis", f"isaac_rerun: the debug-visualization callbacks failed ({exc!r}); markers may be stale")

@@ -1,0 +1,61 @@
+"""Channels: every kind of recorded data, each behind the same small interface.
+
+A recorder frame flows one way through them::
+
+    recorder (counters, triggers)  ──sample()──▶  scene: the logged envs' body poses (+ env-origin shift)
+          │                                             │
+          └──▶ for each channel:  gather(sample)  ─▶  append(row, data, step)  ─▶ … ─▶  send(stream, times)
+                                  read the simulator      buffer one frame            one batch per flush
+
+* :meth:`Channel.gather` reads what the channel needs from the simulator *now* (owned copies: the next
+  ``env.step()`` overwrites Isaac Lab's buffers). The recorder may call it early — just before an auto-reset, for
+  the terminal frame — and hand the result to :meth:`Channel.append` later.
+* :meth:`Channel.append` buffers one frame, with what the framework handed over for it (:class:`StepRows`).
+* :meth:`Channel.send` sends the buffered frames with their time columns (one ``send_columns`` per entity) and
+  empties the buffer; :meth:`Channel.start` logs the static part when a snippet starts in a stream.
+
+Channels see the scene only through a :class:`ChannelContext` (the logged envs, the bodies, the sensors, the USD
+visuals); they never import the scene or the recorder. :func:`build_channels` makes the channels a scene calls for.
+
+Modules: :mod:`~isaac_rerun.channels.bodies` (body poses and visuals, per-env or instanced; global prims),
+:mod:`~isaac_rerun.channels.trails`, :mod:`~isaac_rerun.channels.scalars` (reward, action, episode return and
+length), :mod:`~isaac_rerun.channels.sensors` (contact forces, ray hits), :mod:`~isaac_rerun.channels.markers`,
+:mod:`~isaac_rerun.channels.cameras`.
+"""
+
+from __future__ import annotations
+
+from isaac_rerun.channels import bodies, cameras, markers, scalars, sensors, trails
+from isaac_rerun.channels.base import (
+    INSTANCES,
+    Body,
+    Channel,
+    ChannelContext,
+    Sample,
+    StepRows,
+    TimeColumns,
+    instanced_path,
+)
+
+__all__ = [
+    "INSTANCES",
+    "Body",
+    "Channel",
+    "ChannelContext",
+    "Sample",
+    "StepRows",
+    "TimeColumns",
+    "build_channels",
+    "instanced_path",
+]
+
+
+def build_channels(ctx: ChannelContext, *, log_scalars: bool = True, history: bool = False) -> list[Channel]:
+    """The channels for ``ctx`` that its :class:`~isaac_rerun.config.SceneLogCfg` turns on, in drawing order.
+
+    ``history``: only the channels a frame of the rolling history can feed (poses, trails, scalars).
+    """
+    channels: list[Channel] = [*bodies.channels(ctx), *trails.channels(ctx), scalars.ScalarChannel(ctx, log_scalars)]
+    if not history:
+        channels += [*sensors.channels(ctx), *markers.channels(ctx), *cameras.channels(ctx)]
+    return channels

@@ -1,0 +1,114 @@
+"""A training process that ``tests/test_sigterm.py`` stops with ``SIGTERM`` (what a cluster scheduler sends before it
+kills a job at its time limit).
+
+``python sigterm_child.py FRAMEWORK OUT READY [--handler {default,python}]``
+
+* ``FRAMEWORK``: ``gymnasium`` (``LogRerun`` on the Isaac Lab 2.x stand-in: no simulator start-up), or ``sb3``,
+  ``skrl``, ``rsl_rl``: that framework's PPO training on the real Isaac Lab test bed through Isaac Lab's own wrapper,
+  recorded by its integration into the folder ``OUT`` (training metrics included).
+* Once a snippet is open and training has logged metrics, the child writes ``READY`` and trains on until the signal.
+* ``--handler python``: the training script installed its own ``SIGTERM`` handler first (it writes
+  ``OUT/../handled`` and exits with code 7): the recorder must chain to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import gymnasium as gym
+import torch
+
+
+class Ready(gym.Wrapper):
+    """Below the framework's wrapper: after a step, write the ready file once a snippet is open (with a few frames)
+    and, when ``metrics``, the run's metrics file exists."""
+
+    def __init__(self, env: gym.Env, path: Path, out: Path, metrics: bool):
+        super().__init__(env)
+        self.path, self.out, self.metrics = path, out, metrics
+        self.recording: Any = None
+
+    def step(self, action: Any) -> Any:
+        result = self.env.step(action)
+        rec = self.recording.recorder if self.recording is not None else None
+        open_ = rec is not None and rec.snippet is not None and rec.snippet.frames >= 3
+        if open_ and not self.path.exists() and (not self.metrics or any(self.out.glob("*-metrics.rrd"))):
+            self.path.write_text("ready")
+        return result
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("framework", choices=["gymnasium", "sb3", "skrl", "rsl_rl"])
+    p.add_argument("out", type=Path)
+    p.add_argument("ready", type=Path)
+    p.add_argument("--handler", choices=["default", "python"], default="default")
+    args = p.parse_args()
+    if args.handler == "python":
+
+        def handler(signum: int, frame: Any) -> None:
+            (args.out.parent / "handled").write_text("yes")
+            sys.exit(7)
+
+        signal.signal(signal.SIGTERM, handler)
+    options = dict(save_dir=args.out, step_trigger=lambda s: s % 40 == 8, recording_length=200, flush_every=4)
+    if args.framework == "gymnasium":
+        from isaac_rerun import LogRerun
+        from standin_isaaclab2 import StandinDirectRLEnv, StandinGymEnv
+
+        base = StandinDirectRLEnv(num_envs=4)
+        env = Ready(StandinGymEnv(base), args.ready, args.out, metrics=False)
+        recording = LogRerun(env, logged_envs=[0, 1], **options)
+        env.recording = recording
+        recording.reset()
+        while True:
+            recording.step(torch.zeros(4, 1))
+
+    from isaac_rerun.testbed import make_env
+
+    env = Ready(make_env(num_envs=4, episode_length_s=1.0), args.ready, args.out, metrics=True)
+    if args.framework == "sb3":
+        from isaaclab_rl.sb3 import Sb3VecEnvWrapper
+        from stable_baselines3 import PPO
+
+        from isaac_rerun.integrations.sb3 import RerunCallback
+
+        model = PPO("MlpPolicy", Sb3VecEnvWrapper(env), n_steps=16, batch_size=32, n_epochs=1, device="cpu")
+        env.recording = callback = RerunCallback(**options)
+        model.learn(10**9, callback=callback)
+    elif args.framework == "skrl":
+        from isaaclab_rl.skrl import SkrlVecEnvWrapper
+        from skrl.utils.runner.torch import Runner
+
+        from isaac_rerun.integrations.skrl import attach_rerun
+        from isaac_rerun.testbed.agents import skrl_ppo_cfg
+
+        cfg = skrl_ppo_cfg(timesteps=10**9, rollouts=16)
+        cfg["agent"]["experiment"]["directory"] = str(args.out.parent / "skrl")
+        runner = Runner(SkrlVecEnvWrapper(env), cfg)
+        env.recording = attach_rerun(runner.trainer, **options)
+        runner.run("train")
+    else:
+        from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
+        from rsl_rl.runners import OnPolicyRunner
+
+        from isaac_rerun.integrations.rsl_rl import RerunRunnerMixin
+        from isaac_rerun.testbed.agents import rsl_rl_ppo_cfg
+
+        class RecordingRunner(RerunRunnerMixin, OnPolicyRunner):
+            pass
+
+        cfg = rsl_rl_ppo_cfg(max_iterations=10**6, num_steps_per_env=16)
+        runner = RecordingRunner(RslRlVecEnvWrapper(env), cfg, str(args.out.parent / "logs"), "cpu", rerun=options)
+        env.recording = runner.rerun_session
+        runner.learn(num_learning_iterations=10**6)
+
+
+if __name__ == "__main__":
+    main()
