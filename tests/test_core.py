@@ -151,6 +151,27 @@ def test_step_trigger_records_n_frames_across_an_episode_end():
     assert frames[2]["step"].ended.tolist() == [True]
 
 
+def test_a_snippet_that_starts_on_an_episode_end_keeps_its_terminal_frame():
+    # the step trigger is asked one step ahead, so the terminal-frame hook is on the env during step 4
+    env, rec, ch, out = make([5], step_trigger=lambda s: s == 4, recording_length=2)
+    run(env, rec, 8)
+    (frames,) = ch.snippets
+    assert [f["count"][0] for f in frames] == [5, 0], "the terminal frame (5), then the reset frame"
+
+
+def test_the_terminal_frame_hook_is_on_the_env_only_for_steps_that_may_be_recorded():
+    env, rec, ch, _ = make([5], step_trigger=lambda s: s == 6, recording_length=2)
+    rec.begin()
+    hooked = []
+    for _ in range(10):
+        hooked.append("_reset_idx" in vars(env))  # during the coming env.step()
+        rec.after_step(env.step())
+    rec.close()
+    assert hooked == [False] * 6 + [True, True] + [False, False], hooked
+    assert "_reset_idx" not in vars(env), "close() takes the hook off"
+    assert [len(s) for s in ch.snippets] == [2]
+
+
 def test_episode_trigger_records_whole_episodes_from_reset_to_terminal_frame():
     env, rec, ch, out = make([4], episode_trigger=every_n(2))
     run(env, rec, 17)
@@ -252,8 +273,8 @@ def test_runs_continue_the_counters_and_label_their_files(tmp_path: Path):
         channels=[channel],
     )
     with session.run("train"):
-        assert "_reset_idx" in env.__dict__, "the terminal-frame hook is on the env during a run"
         rec.begin()
+        assert "_reset_idx" in env.__dict__, "the terminal-frame hook is on the env while a snippet is open"
         for _ in range(6):
             rec.after_step(env.step())
         rec.log_metrics({"loss": 1.0})

@@ -241,6 +241,41 @@ def test_log_rerun_end_to_end_with_visuals(tmp_path):
     assert "Boxes3D:half_sizes" in ents["/World/envs/env_2/Robot/base/visual"].static
 
 
+def test_instanced_layout_on_2x_data(tmp_path):
+    """All envs, instanced (2.x wxyz data): every instance's pose is its env's body at every frame, terminal frames
+    included; the visuals once (baked meshes), the envs labelled."""
+    base = StandinDirectRLEnv(num_envs=4)
+    env = LogRerun(
+        StandinGymEnv(base), logged_envs="all", save_dir=tmp_path, step_trigger=lambda s: s == 0, recording_length=25
+    )
+    env.reset()
+    initial = base.all_poses_xyzw()
+    for _ in range(25):
+        env.step(torch.zeros(4, 1))
+    env.close()
+    tracked = [bool(h["done"][0]) for h in base.history]
+    (snip,) = expected_snippets(tracked, None, lambda s: s == 0, 25)
+    assert any(kind == "reset" for kind, _ in snip.frames[1:]), "a terminal and a reset frame inside the snippet"
+    path = tmp_path / f"{snip.name}.rrd"
+    verify(path)
+    ents = read_rrd(path)
+    assert ents["/World/envs/instances"].static["Points3D:labels"] == ["env 0", "env 1", "env 2", "env 3"]
+    for suffix, (asset, body) in ASSET_OF.items():
+        ent = ents[f"/World/envs/instances/{suffix}"]
+        assert "Mesh3D:vertex_positions" in ent.static, suffix
+        order = ent.sorted_by("frame")
+        assert len(order) == len(snip.frames)
+        for (kind, s), i in zip(snip.frames, order, strict=True):
+            pos = np.array(ent.column("InstancePoses3D:translations")[i], dtype=np.float64)
+            quat = np.array(ent.column("InstancePoses3D:quaternions")[i], dtype=np.float64)
+            if kind == "reset" and s < 0:
+                want = initial[asset][:, body]
+            else:
+                want = base.history[s]["after" if kind == "reset" else "before"][asset][:, body]
+            np.testing.assert_allclose(pos, want[:, :3], atol=1e-5, err_msg=f"{suffix} {kind} {s}")
+            assert quat_close(quat, want[:, 3:]), f"{suffix} {kind} {s}"
+
+
 # ------------------------------------------------------------------------------------------------------ integrations
 def integration(name: str):
     """``isaac_rerun.integrations.<name>``; skipped only if that module does not exist (an import error fails)."""

@@ -32,6 +32,7 @@ class RowSelector:
     def __init__(self, rows: Sequence[int] | np.ndarray):
         self.host = np.asarray(rows, dtype=np.int64)
         self._device: dict[str, Any] = {}
+        self._views: list[tuple[Any, np.ndarray]] = []  # numpy views of the last CPU tensors seen (kept alive)
 
     def __call__(self, x: Any, dtype: Any = np.float32) -> np.ndarray:
         x = as_tensor(x)
@@ -39,7 +40,13 @@ class RowSelector:
             return np.asarray(x[self.host], dtype=dtype)
         if hasattr(x, "index_select"):  # torch.Tensor
             if x.is_cpu:
-                return np.asarray(x.detach().numpy()[self.host], dtype=dtype)
+                # Isaac Lab hands out the same buffers every step (done flags, rewards): their views are cached
+                for tensor, view in self._views:
+                    if tensor is x:
+                        return np.asarray(view[self.host], dtype=dtype)
+                view = x.detach().numpy()
+                self._views = [(x, view), *self._views[:3]]
+                return np.asarray(view[self.host], dtype=dtype)
             key = str(x.device)
             idx = self._device.get(key)
             if idx is None:

@@ -14,8 +14,9 @@ When none of ``save_dir``, ``save_path``, ``recording_stream`` or ``viewer`` is 
    writes files), skrl's experiment directory, rsl_rl's ``log_dir``; the Gymnasium wrapper has none;
 3. else a ``ValueError`` that names the options.
 
-A file output sends buffered frames at least every 5 s; a viewer, a stream you own and Rerun's global recording
-(someone may be watching) every 0.5 s — unless ``max_latency_s`` says otherwise.
+A file output sends buffered frames every ``flush_every`` frames and at least every 30 s; a viewer, a stream you own
+and Rerun's global recording (someone may be watching) at least every 0.5 s — unless ``max_latency_s`` says
+otherwise. Every send is a chunk per entity in the file: fewer, larger sends make smaller files.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "ENTITY_LAYOUTS",
     "ENV_LAYOUTS",
     "INSTANCED_ABOVE",
+    "PER_ENV_MAX",
     "LoggedEnvs",
     "RecordingCfg",
     "SceneLogCfg",
@@ -51,6 +53,9 @@ ENTITY_LAYOUTS = ("auto", "per_env", "instanced")
 INSTANCED_ABOVE = 2
 """``layout="auto"`` logs per-env entities for up to this many logged envs, instanced entities above
 (measured: ``benchmarks/bench_recorder.py``, ``docs/performance.md``)."""
+PER_ENV_MAX = 64
+"""The most logged envs ``layout="per_env"`` takes (an entity per body per env: the viewer's entity tree, and the
+file's chunks, grow with it); more need the instanced layout."""
 
 _SLICE_TEXT = re.compile(r"^\s*(-?\d*)\s*:\s*(-?\d*)\s*(?::\s*(-?\d*)\s*)?$")
 
@@ -275,7 +280,13 @@ class SceneLogCfg(_Options):
             object.__setattr__(self, "trails", tuple(trails))
 
     def entity_layout(self, num_logged: int) -> str:
-        """``"per_env"`` or ``"instanced"`` for ``num_logged`` logged envs (resolves ``"auto"``)."""
+        """``"per_env"`` or ``"instanced"`` for ``num_logged`` logged envs (resolves ``"auto"``); a ``ValueError``
+        when ``"per_env"`` cannot hold that many."""
+        if self.layout == "per_env" and num_logged > PER_ENV_MAX:
+            raise ValueError(
+                f"`logged_envs` selects {num_logged} envs, more than `layout='per_env'` holds (at most {PER_ENV_MAX}: "
+                "one entity per body per env); use `layout='instanced'` or `'auto'`, or log fewer envs"
+            )
         if self.layout != "auto":
             return self.layout
         return "instanced" if num_logged > INSTANCED_ABOVE else "per_env"
@@ -328,14 +339,15 @@ class RecordingCfg(_Options):
         frames as ``{name_prefix}-env-{env}-nan-step-{step}`` and warn once with the path. Turns the history on.
     history:
         Frames of the rolling history kept on the simulation device (per candidate env: body poses, rewards,
-        actions); default 500 when a filter or the NaN guard is on.
+        actions); default 500 (plus the window of a window filter). An episode longer than the history is written
+        from its oldest frame kept. With a window filter it must be longer than the window.
     history_envs:
         The candidate envs of the history (same forms as ``logged_envs``; default ``"all"``).
     max_history_bytes:
         Refuse a history larger than this (default 2 GiB); the error says how big it would be and what to lower.
     max_saved_per_window, save_window:
         Rate limit of the history: at most ``max_saved_per_window`` kept episodes / NaN dumps per ``save_window``
-        env steps (default 10 per 1000), so a diverging run cannot fill the disk; more are dropped with a warning.
+        env steps (default 10 per 100), so a diverging run cannot fill the disk; more are dropped with a warning.
     save_dir:
         Folder for one ``.rrd`` per snippet (``{name_prefix}-episode-{id}.rrd`` …) plus the training curves
         (``{name_prefix}-metrics.rrd``).
@@ -363,7 +375,8 @@ class RecordingCfg(_Options):
         Frames buffered before they are sent to Rerun.
     max_latency_s:
         Also send buffered frames when this many seconds passed since the last send: bounds how far a live viewer
-        lags. Default: 0.5 s for viewers and streams, 5 s for files.
+        lags. Default: 0.5 s for viewers and streams, 30 s for files (a killed process loses at most the frames
+        since the last send; ``SIGTERM`` and Ctrl-C lose none).
     verbose:
         0 silent; 1 one line per saved snippet; 2 also where the recording goes when a run starts.
     """
@@ -380,7 +393,7 @@ class RecordingCfg(_Options):
     history_envs: LoggedEnvs = "all"
     max_history_bytes: int = 2 << 30
     max_saved_per_window: int = 10
-    save_window: int = 1000
+    save_window: int = 100
     save_dir: str | os.PathLike[str] | None = None
     save_path: str | os.PathLike[str] | None = None
     recording_stream: Any = None
@@ -415,6 +428,9 @@ class RecordingCfg(_Options):
             )
         validate_recording_length(self.recording_length)
         f = self.episode_filter
+        if isinstance(f, str) and ":" in f:  # "module:function", as Isaac Lab's configclass.to_dict() writes it
+            f = resolve_trigger("episode_filter", f)
+            object.__setattr__(self, "episode_filter", f)
         if f is not None and not (callable(f) or callable(getattr(f, "select", None))):
             raise TypeError(
                 "`episode_filter` must be None, a callable taking an Episode and returning bool, or a window filter "
@@ -423,6 +439,13 @@ class RecordingCfg(_Options):
             )
         _check_bool("nan_guard", self.nan_guard)
         _check_int("history", self.history, 1, "frames kept per candidate env", none=True)
+        window = self._filter_window()
+        if window is not None and self.history is not None and self.history <= window:
+            raise ValueError(
+                f"`history` ({self.history} frames) must be longer than the `episode_filter`'s window ({window} env "
+                "steps): an episode chosen when the window closes must still be in the history — raise `history` "
+                "(a window plus the longest episode) or shorten the window"
+            )
         _check_int("max_history_bytes", self.max_history_bytes, 1, "bytes")
         _check_int("max_saved_per_window", self.max_saved_per_window, 1, "snippets")
         _check_int("save_window", self.save_window, 1, "env steps")
@@ -451,10 +474,16 @@ class RecordingCfg(_Options):
         """True when the rolling history is needed (an episode filter or the NaN guard)."""
         return self.episode_filter is not None or self.nan_guard
 
+    def _filter_window(self) -> int | None:
+        """The env-step window of a window filter (``worst_return(window=…)``), else None."""
+        f = self.episode_filter
+        window = getattr(f, "window", None) if callable(getattr(f, "select", None)) else None
+        return int(window) if isinstance(window, int) and not isinstance(window, bool) else None
+
     @property
     def history_length(self) -> int:
-        """Frames of history per candidate env (``history``, default 500)."""
-        return self.history if self.history is not None else 500
+        """Frames of history per candidate env: ``history``; by default 500, plus a window filter's window."""
+        return self.history if self.history is not None else 500 + (self._filter_window() or 0)
 
     @property
     def output_given(self) -> bool:

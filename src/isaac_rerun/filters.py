@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from isaac_rerun.history import Episode
 
-__all__ = ["WindowFilter", "best_return", "reason_of", "terminated", "worst_return"]
+__all__ = ["WindowFilter", "best_return", "reason_of", "terminated", "terminated_episode", "worst_return"]
 
 
 @runtime_checkable
@@ -50,19 +50,18 @@ def reason_of(episode_filter: Any) -> str:
     return "kept" if reason == "<lambda>" else str(reason).replace("_", "-")
 
 
-class _Terminated:
-    reason = "terminated"
+def terminated_episode(ep: Episode) -> bool:
+    """True for an episode that ended by a termination (the robot fell, …), not by a time-out. A plain function, so
+    that it survives Isaac Lab's ``configclass.to_dict()`` (as ``"isaac_rerun.filters:terminated_episode"``)."""
+    return bool(ep.terminated) and not bool(ep.truncated)
 
-    def __call__(self, ep: Episode) -> bool:
-        return bool(ep.terminated) and not bool(ep.truncated)
 
-    def __repr__(self) -> str:
-        return "terminated()"
+terminated_episode.reason = "terminated"  # type: ignore[attr-defined]
 
 
 def terminated() -> Callable[[Episode], bool]:
     """Keep the episodes that ended by a termination (the robot fell, …), not by a time-out."""
-    return _Terminated()
+    return terminated_episode
 
 
 class _Extreme:

@@ -349,6 +349,9 @@ class History:
         oldest = max(first_t, self.t - self.k + 1, 0)
         ts = np.arange(oldest, last_t + 1)
         ts = ts[self.slot_t[ts % self.k] == ts]
+        if not len(ts):  # it left the history before it was chosen (cannot happen with a valid config)
+            self._warn("gone", f"isaac_rerun: {name!r} is no longer in the rolling history; raise `history`")
+            return None
         complete = bool(len(ts)) and ts[0] == first_t and (start is not None or trigger == "nan")
         slots = torch.as_tensor(ts % self.k, device=self.device, dtype=torch.long)
         env_rows = torch.as_tensor([j], device=self.device, dtype=torch.long)

@@ -105,8 +105,9 @@ class Output:
         """Release what the output holds (nothing by default)."""
 
 
-def _close_stream(owner: object, attr: str) -> None:
-    """Flush ``owner.<attr>`` (a stream), write its file footer, and release its threads (rerun-io/rerun#2116).
+def _close_stream(owner: object, attr: str, *, final: bool = False) -> None:
+    """Flush ``owner.<attr>`` (a stream), write its file footer, and release its threads (rerun-io/rerun#2116): at
+    once when ``final`` (an output closes), else with the next batch of closed streams.
 
     The owner's reference is dropped first: Rerun frees a stream's threads only once nothing refers to it.
     """
@@ -117,7 +118,7 @@ def _close_stream(owner: object, attr: str) -> None:
     finally:
         stream.disconnect()
         del stream
-        _compat.cleanup_orphaned_recordings()
+        _compat.cleanup_orphaned_recordings(force=final)
 
 
 class FolderOutput(Output):
@@ -199,7 +200,7 @@ class FolderOutput(Output):
     def close(self) -> None:
         for key in list(self._metrics):
             holder = _Holder(self._metrics.pop(key))
-            _close_stream(holder, "stream")
+            _close_stream(holder, "stream", final=True)
 
 
 class _Holder:
@@ -259,7 +260,7 @@ class ViewerOutput(StreamOutput):
 
     def close(self) -> None:
         if self.stream is not None:
-            _close_stream(self, "stream")
+            _close_stream(self, "stream", final=True)
 
 
 class _SingleFileOutput(StreamOutput):
@@ -279,7 +280,7 @@ class _SingleFileOutput(StreamOutput):
 
     def close(self) -> None:
         if self.stream is not None:
-            _close_stream(self, "stream")
+            _close_stream(self, "stream", final=True)
 
 
 def _check_writable_folder(folder: Path) -> None:
@@ -445,6 +446,12 @@ class MetricsLog:
                 stream.send_columns(path, indexes=indexes, columns=rr.Scalars.columns(scalars=[float(value)]))
         except Exception as exc:
             self._warn("metrics", f"isaac_rerun: could not log training metrics ({exc!r}); they are skipped")
+
+    def flush(self) -> None:
+        """Send what was logged to the output now (the file stays open)."""
+        if self._stream is not None:
+            with contextlib.suppress(Exception):
+                _compat.flush(self._stream)
 
     def finish(self) -> None:
         """The run's metrics are complete: a folder output's file is closed, a stream is flushed."""

@@ -48,6 +48,7 @@ when ``max_latency_s`` has passed since the last send (so a live viewer keeps up
 from __future__ import annotations
 
 import atexit
+import contextlib
 import re
 import time
 import weakref
@@ -237,7 +238,7 @@ class Recorder:
         bounds = [c.max_buffered_frames for c in self.channels if c.max_buffered_frames]
         self._flush_at = min([cfg.flush_every, *bounds])
         latency = cfg.max_latency_s
-        self.max_latency_s = float(latency) if latency is not None else (0.5 if self.output.live else 5.0)
+        self.max_latency_s = float(latency) if latency is not None else (0.5 if self.output.live else 30.0)
         self.blueprint: rrb.Blueprint | None = None  # None: default_blueprint framed on the scene at each start
         self.metrics = MetricsLog(self.output, self.name_prefix, global_timeline, self._warn)
 
@@ -250,7 +251,9 @@ class Recorder:
         self.finished: list[Sink] = []
         self.on_snippet_finished: list[Callable[[Sink], None]] = []
         self._closed = False
-        self._pending: str | bool | None = None  # a snippet due at the next step (name), False: none, None: unknown
+        self._pending: str | bool | None = None  # the snippet due at step `_pending_for` (name), False: none
+        self._pending_for = -2
+        self._run_on = False  # between begin_run() and end_run()
         self._armed: int | None = None  # an iteration waiting for the tracked env's next episode to start
         self._start_step: int | None = None  # an iteration whose first step starts a snippet
         self._snapshot: list[Any] | None = None
@@ -292,7 +295,7 @@ class Recorder:
         if self._closed:
             return
         self._snapshot = None
-        self._pending = None
+        self._pending, self._pending_for = None, -2  # the step ids may jump (next_step_id): ask the trigger again
         if global_step is not None:
             self.global_step = int(global_step)
         if next_step_id is not None:
@@ -304,6 +307,7 @@ class Recorder:
         if self.snippet is not None:
             self._capture(self._gather(), StepRows(started=self._all, jumped=self._jumped.copy(), advance=False))
             self._jumped[:] = False
+        self._look_ahead()
 
     def iteration_start(self, iteration: int) -> None:
         """A training iteration begins (call it before its first ``env.step()``): arms ``iteration_trigger``."""
@@ -318,7 +322,7 @@ class Recorder:
             return
         if self.recording_length > 0:
             self._start_step = self.iteration  # the snippet starts with this iteration's first step
-            self._pending = None
+            self._sync_hook()
         else:
             self._armed = self.iteration  # the tracked env's next episode start begins the snippet
 
@@ -327,7 +331,6 @@ class Recorder:
         dones: Any,
         rewards: Any = None,
         actions: Any = None,
-        *,
         truncated: Any = None,
         global_step: int | None = None,
         step_id: int | None = None,
@@ -354,11 +357,88 @@ class Recorder:
             The step's observations (checked by the NaN guard) and the framework's ``extras`` / ``info`` (an ended
             episode's ``ep.info``); used only when the rolling history is on.
         """
-        if self._closed:
-            return
-        self.step_id = self.step_id + 1 if step_id is None else int(step_id)
+        # the not-recording fast path, kept to a counter, at most one trigger call and one or two flag reads: right
+        # after a CPU env.step() every Python operation is slow (cold caches), so nothing else happens here
+        sid = self.step_id = self.step_id + 1 if step_id is None else int(step_id)
         if global_step is not None:
             self.global_step = int(global_step)
+        if self.snippet is None and self.history is None and self._start_step is None:
+            # the step trigger was asked at the previous step, for this one (look-ahead, below)
+            due = self._pending if self._pending_for == sid else self._due_step(sid)
+            if not due:
+                views, tracked = self._flag_views, self.tracked_env
+                cached = views[0]
+                done = cached[2][tracked] if cached is not None and cached[0] is dones else self._flag(dones, 0)
+                if not done:
+                    if truncated is not None:
+                        cached = views[1]
+                        view = cached[2] if cached is not None and cached[0] is truncated else None
+                        done = view[tracked] if view is not None else self._flag(truncated, 1)
+                    if not done:
+                        # look ahead: ask the step trigger for the next step now; the terminal-frame hook is on the
+                        # env only for a step that may be recorded (so idle steps pay nothing inside env.step())
+                        self._snapshot = None
+                        if self._peek(sid + 1) is not False or self._hook is not None:
+                            self._sync_hook()
+                        return
+            self._pending, self._pending_for = due, sid
+        self._after_step(dones, rewards, actions, truncated, observations, info)
+        self._look_ahead()
+
+    def _due_step(self, sid: int) -> str | bool:
+        """The name of the snippet the step trigger starts at step ``sid``, or False (the trigger is called once)."""
+        trigger = self.step_trigger
+        if trigger is None:
+            return False
+        try:
+            return f"{self.name_prefix}-step-{sid}" if trigger(sid) else False
+        except Exception as exc:
+            exc.add_note(f"isaac_rerun: raised by step_trigger({sid}) ({getattr(trigger, '__name__', trigger)!r})")
+            raise
+
+    def _look_ahead(self) -> None:
+        """Ask the step trigger about the next step (once), and put the terminal-frame hook on the env if needed."""
+        if self._closed:
+            return
+        nxt = self.step_id + 1
+        if self._start_step is not None:
+            self._pending, self._pending_for = False, nxt
+        elif self._pending_for != nxt:
+            self._peek(nxt)
+        self._sync_hook()
+
+    def _peek(self, sid: int) -> str | bool | None:
+        """Ask the step trigger about step ``sid`` ahead of time. A trigger that raises is asked again at that step
+        (the error is raised there, where it belongs); until then the step counts as one that may be recorded."""
+        try:
+            self._pending = self._due_step(sid)
+        except Exception:
+            self._pending, self._pending_for = None, -2
+            return None
+        self._pending_for = sid
+        return self._pending
+
+    def _sync_hook(self) -> None:
+        """The terminal-frame hook is on the env during a run, for the steps that may be recorded: while a snippet is
+        open, when the next step may start one, and always with the rolling history."""
+        want = self._run_on and self._hook_target is not None and not self._closed
+        want = want and (
+            self.snippet is not None
+            or self.history is not None
+            or self._pending is None  # not known yet: may be recorded
+            or bool(self._pending)
+            or self._start_step is not None
+        )
+        if want and self._hook is None:
+            self._hook = ResetHook(self._hook_target, self._before_reset, self._warn)
+        elif not want and self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+
+    def _after_step(self, dones: Any, rewards: Any, actions: Any, truncated: Any, observations: Any, info: Any) -> None:
+        """The rest of :meth:`after_step` (the counters are already updated)."""
+        if self._closed:
+            return
         if self.history is not None:
             self.history.after_step(
                 dones,
@@ -372,7 +452,8 @@ class Recorder:
                 observations=observations,
             )
         snapshot, self._snapshot = self._snapshot, None
-        due, self._pending = self._pending, None
+        due = self._pending if self._pending_for == self.step_id and self._start_step is None else None
+        self._pending, self._pending_for = None, -2
         if due is None:
             due = self._due_at(self.step_id)
         if due:
@@ -420,6 +501,7 @@ class Recorder:
         if self.snippet is not None:
             self.stop()
         self.snippet = self._open(name, self.channels, trigger=trigger or _trigger_of(name), first_step=self.step_id)
+        self._sync_hook()
 
     def stop(self) -> None:
         """Finish the open snippet: send what is buffered and complete its file."""
@@ -427,10 +509,18 @@ class Recorder:
         if snippet is not None:
             self._finish(snippet)
 
+    def flush(self) -> None:
+        """Send the buffered frames and metrics to the output now (the files stay open)."""
+        if self.snippet is not None:
+            self._flush(self.snippet)
+            with contextlib.suppress(Exception):
+                _compat.flush(self.snippet.sink.stream)
+        self.metrics.flush()
+
     def begin_run(self) -> None:
-        """A run (``learn()`` …) starts: the terminal-frame hook goes on the env (again)."""
-        if self._hook is None and self._hook_target is not None and not self._closed:
-            self._hook = ResetHook(self._hook_target, self._before_reset, self._warn)
+        """A run (``learn()`` …) starts: the terminal-frame hook may go on the env again (:meth:`_sync_hook`)."""
+        self._run_on = True
+        self._look_ahead()
 
     def end_run(self) -> None:
         """A run ends: finish the open snippet, complete the run's metrics file, take the hook off the env.
@@ -440,13 +530,12 @@ class Recorder:
         self.stop()
         if self.history is not None:
             self.history.close()  # decide the open window while its episodes are still kept
-        self._pending = None
+        self._pending, self._pending_for = None, -2
         self._snapshot = None
         self._armed = self._start_step = None
         self.metrics.finish()
-        if self._hook is not None:
-            self._hook.remove()
-            self._hook = None
+        self._run_on = False
+        self._sync_hook()
 
     def close(self) -> None:
         """Finish the open snippet, release the output, the channels and the reset hook. Safe to call twice."""
@@ -702,8 +791,9 @@ class Recorder:
         if self._snapshot is not None:
             return
         if self.snippet is None:
-            if self._pending is None:
-                self._pending = self._due_at(self.step_id + 1)
+            sid = self.step_id + 1
+            if self._pending_for != sid:
+                self._pending, self._pending_for = self._due_at(sid), sid
             if not self._pending:
                 return
         self._snapshot = self._gather()

@@ -161,9 +161,10 @@ class RecordingSession:
             self.recorder.close()
 
     def flush(self) -> None:
-        """Send what is buffered and complete the files of the open snippet and metrics (on ``SIGTERM``)."""
+        """Send what is buffered to the files (on a ``SIGTERM`` that a handler of the program survives: the run goes
+        on, and its files get their footers when it ends)."""
         if self.recorder is not None and not self.recorder.closed:
-            self.recorder.end_run()
+            self.recorder.flush()
 
     @property
     def finished(self) -> list[Sink]:
@@ -247,7 +248,10 @@ class _SigtermHandler:
         for session in list(self.sessions):
             with contextlib.suppress(Exception):
                 # the process is going away: close (files get their footers); else flush and go on recording
-                session.close() if dies else session.flush()
+                if dies:
+                    session.close()
+                else:
+                    session.flush()
         if callable(previous):
             previous(signum, frame)
         elif dies:

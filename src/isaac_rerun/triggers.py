@@ -14,8 +14,9 @@ auto-resetting Isaac Lab environments:
   frame); N > 0 records exactly N frames, possibly across episode boundaries. (Gymnasium's ``RecordVideo`` writes
   N + 1 frames for ``video_length=N`` because it compares with ``>``; here N means N.)
 - A trigger that fires while a snippet is open finishes that snippet and starts a new one.
-- If neither trigger is given, ``episode_trigger`` defaults to :func:`capped_cubic_video_schedule` (episodes
-  0, 1, 8, 27, …, 729, 1000, 2000, …).
+- If no trigger is given (neither these two nor ``iteration_trigger``) and neither an episode filter nor the NaN
+  guard is on, ``episode_trigger`` defaults to :func:`capped_cubic_video_schedule` (episodes 0, 1, 8, 27, …, 729,
+  1000, 2000, …).
 """
 
 from __future__ import annotations

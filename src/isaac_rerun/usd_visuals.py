@@ -37,6 +37,7 @@ import inspect
 import logging
 import math
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -1010,6 +1011,15 @@ def mesh_data(visual: PrimVisual) -> MeshData | None:
     return MeshData(positions, tris.astype(np.uint32), normals, colors)
 
 
+def _image_format(batch: Any) -> Any:
+    """The native ``ImageFormat`` of a one-element ``ImageFormatBatch``: ``Mesh3D.from_fields`` does not take the
+    batch itself (it warns and drops the texture's format, so the viewer cannot draw the texture)."""
+    native = getattr(sys.modules.get(type(batch).__module__), "ImageFormat", None)
+    if native is None:
+        return batch
+    return native(**batch.as_arrow_array().to_pylist()[0])
+
+
 def baked_meshes(parts: Sequence[tuple[PrimVisual, np.ndarray]]) -> list[tuple[str, Any]]:
     """Visuals baked into meshes in one frame: each ``(visual, matrix)`` with ``matrix`` (4x4) from the visual's
     frame to the common frame (scale and shear included). Untextured meshes are merged into one ``Mesh3D`` with
@@ -1038,7 +1048,7 @@ def baked_meshes(parts: Sequence[tuple[PrimVisual, np.ndarray]]) -> list[tuple[s
             if baked.texcoords is not None:
                 fields["vertex_texcoords"] = baked.texcoords
             mesh3d = rr.Mesh3D.from_fields(
-                **fields, albedo_texture_buffer=baked.texture[0], albedo_texture_format=baked.texture[1]
+                **fields, albedo_texture_buffer=baked.texture[0], albedo_texture_format=_image_format(baked.texture[1])
             )
             out.append((visual.rel_path, mesh3d))
         else:

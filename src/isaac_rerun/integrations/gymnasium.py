@@ -79,6 +79,8 @@ class LogRerun(
         self.session.begin_run()
         self.scene = base.scene
         self.log_scalars = self.session.cfg.log_scalars
+        self._after_step = self._rec.after_step
+        self._started = False
 
     # -------------------------------------------------------------- gym.Wrapper
     def reset(
@@ -87,16 +89,19 @@ class LogRerun(
         """Reset the env; episode ``episode_id + 1`` of the tracked env starts (and maybe a snippet)."""
         obs, info = self.env.reset(seed=seed, options=options)
         self._rec.begin()
+        self._started = True
         return obs, info
 
     def step(self, action: ActType) -> tuple[ObsType, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env and record the frame if a snippet is open."""
         obs, rew, terminated, truncated, info = self.env.step(action)
-        recorder = self._rec
-        if recorder.episode_id < 0:
-            recorder.begin()  # stepped without reset(): count from here
-        rew_act = (rew, action) if self.log_scalars else (None, None)
-        recorder.after_step(terminated, *rew_act, truncated=truncated, observations=obs, info=info)
+        if not self._started:  # stepped without reset(): count from here
+            self._rec.begin()
+            self._started = True
+        if self.log_scalars:  # positional: the recorder's call is on every step's path
+            self._after_step(terminated, rew, action, truncated, None, None, obs, info)
+        else:
+            self._after_step(terminated, None, None, truncated, None, None, obs, info)
         return obs, rew, terminated, truncated, info
 
     def close(self) -> None:

@@ -156,11 +156,12 @@ class _LearnHooks:
             if k == 0:
                 self.recorder.iteration_start(iteration)
             obs, rewards, dones, extras = step(actions)
-            rew_act = (rewards, actions) if self.log_scalars else (None, None)
+            scalars = self.log_scalars
             time_outs = extras.get("time_outs") if isinstance(extras, dict) else None
             self.recorder.after_step(
                 dones,
-                *rew_act,
+                rewards if scalars else None,
+                actions if scalars else None,
                 truncated=time_outs,
                 global_step=iteration,
                 step_id=step_id,

@@ -217,17 +217,8 @@ class RerunRecording(RecordingHandle):
                         rec.iteration_start(t // rollouts)
                     # before skrl's own: PPO adds the bootstrapped value to `rewards` in place (time_limit_bootstrap)
                     rewards, actions = (kw["rewards"], kw["actions"]) if scalars else (None, None)
-                    obs, info = kw.get("next_observations"), kw.get("infos")
-                    rec.after_step(
-                        kw["terminated"],
-                        rewards,
-                        actions,
-                        truncated=kw["truncated"],
-                        global_step=t + 1,
-                        step_id=t,
-                        observations=obs,
-                        info=info,
-                    )
+                    step = (kw["terminated"], rewards, actions, kw["truncated"], t + 1, t)  # …, global_step, step_id
+                    rec.after_step(*step, kw.get("next_observations"), kw.get("infos"))  # …, observations, info
                 return original(*args, **kw)
 
             return record_transition
