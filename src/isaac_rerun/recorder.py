@@ -77,6 +77,15 @@ if TYPE_CHECKING:
 __all__ = ["Recorder", "default_blueprint"]
 
 
+def _flag_view(array: np.ndarray) -> Any:
+    """A flat view of per-env flags: a ``memoryview`` for bools (indexing it gives a Python bool, cheaper than a
+    numpy scalar on every step), the numpy array otherwise."""
+    flat = array.reshape(-1)
+    if flat.dtype == np.bool_ and flat.flags.c_contiguous:
+        return memoryview(flat.view(np.uint8)).cast("?")
+    return flat
+
+
 def default_blueprint(
     scene_origin: str = "/World",
     *,
@@ -258,7 +267,7 @@ class Recorder:
         self._start_step: int | None = None  # an iteration whose first step starts a snippet
         self._snapshot: list[Any] | None = None
         self._select = scene.env_rows  # the logged envs' rows of per-env arrays (dones, rewards, actions)
-        self._flag_views: list[tuple[Any, tuple[int, int], np.ndarray] | None] = [None, None]
+        self._flag_views: list[tuple[Any, tuple[int, int], Any] | None] = [None, None]
         self._jumped = np.ones(len(self.logged_envs), dtype=bool)  # a logged env reset since the last captured frame
         self._tracked_only = np.zeros(len(self.logged_envs), dtype=bool)
         self._tracked_only[0] = True
@@ -378,7 +387,22 @@ class Recorder:
                         # look ahead: ask the step trigger for the next step now; the terminal-frame hook is on the
                         # env only for a step that may be recorded (so idle steps pay nothing inside env.step())
                         self._snapshot = None
-                        if self._peek(sid + 1) is not False or self._hook is not None:
+                        trigger = self.step_trigger
+                        if trigger is not None:
+                            try:
+                                ahead = trigger(sid + 1)
+                            except Exception:  # asked again at its own step, where the error is raised
+                                self._pending, self._pending_for = None, -2
+                                self._sync_hook()
+                                return
+                            if not ahead:
+                                self._pending, self._pending_for = False, sid + 1
+                                if self._hook is not None:
+                                    self._sync_hook()
+                                return
+                            self._pending, self._pending_for = f"{self.name_prefix}-step-{sid + 1}", sid + 1
+                            self._sync_hook()
+                        elif self._hook is not None:
                             self._sync_hook()
                         return
             self._pending, self._pending_for = due, sid
@@ -708,7 +732,7 @@ class Recorder:
             return bool(flags.reshape(-1)[self.tracked_env])
         if getattr(flags, "is_cpu", False) and flags.is_contiguous():
             key = (flags.data_ptr(), flags.numel())
-            view = cached[2] if cached is not None and cached[1] == key else flags.detach().numpy().reshape(-1)
+            view = cached[2] if cached is not None and cached[1] == key else _flag_view(flags.detach().numpy())
             # keep the tensor: its memory cannot be reused by another one while we hold the view
             self._flag_views[slot] = (flags, key, view)
             return bool(view[self.tracked_env])
