@@ -1,44 +1,64 @@
 """Record an Isaac Lab task driven by a random policy with ``LogRerun``, into a folder of ``.rrd`` snippets.
 
-Runs the bundled test-bed task kit-less on the CPU by default (local assets only)::
+It builds the task and the recording options with the same code as the ``isaac-rerun`` command line
+(:func:`isaac_rerun.cli.loop.make_env`: ``gym.make(task, cfg=env_cfg)`` as Isaac Lab's scripts do;
+:func:`isaac_rerun.cli.options.recording_cfg`: the ``--rerun_*`` flags as a ``RecordingCfg``), wraps the env in
+``LogRerun`` and steps it with random actions. Runs the bundled test-bed task kit-less on the CPU by default::
 
     .venv/bin/python examples/record_random_policy.py --steps 600 --rerun_dir runs/rerun
 
 On a GPU machine with Isaac Lab's tasks installed, point it at any task:
-``--task Isaac-Cartpole-Direct --device cuda:0``.
+``--task Isaac-Cartpole-Direct --device cuda:0``. ``isaac-rerun ls runs/rerun`` lists what it wrote.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
-from isaac_rerun.testbed.cli import logged_envs, make_task_env, print_recordings, scene_log_cfg, task_parser
-
 
 def parse_args() -> argparse.Namespace:
-    p = task_parser(__doc__)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", default="IsaacRerun-Testbed-Direct", help="Isaac Lab task (default: the bundled test bed)")
+    p.add_argument("--num_envs", type=int, default=16)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=600, help="vector env steps to run")
     p.add_argument("--rerun_interval", type=int, default=3, help="record every N-th episode of the tracked env")
+    p.add_argument("--rerun_length", type=int, default=0, help="frames per snippet (0 = until the episode ends)")
+    p.add_argument("--rerun_dir", default="runs/rerun", help="folder for the .rrd snippets")
+    p.add_argument("--rerun_envs", default="0,1", help="env indices to record: '0,1', 'all', '0:16'")
+    p.add_argument("--rerun_trails", default="", help="bodies whose paths are drawn as trails ('cart,tip', 'root')")
+    p.add_argument("--rerun_layout", choices=("world", "origin"), default="world", help="where the envs are drawn")
     return p.parse_args()
 
 
-def main() -> None:
+def main() -> int:
     args = parse_args()
+    from isaac_rerun.cli.options import add_rerun_args, recording_cfg, rerun_options
+
+    # the example's flags, read by the command line's own parser of the `rerun` flag group
+    cli = argparse.ArgumentParser(add_help=False)
+    add_rerun_args(cli, "play")
+    ns = cli.parse_args(
+        [
+            "--rerun_dir", args.rerun_dir, "--rerun_envs", args.rerun_envs, "--rerun_trigger", "episode",
+            "--rerun_interval", str(args.rerun_interval), "--rerun_length", str(args.rerun_length),
+            "--rerun_trails", args.rerun_trails, "--rerun_env_layout", args.rerun_layout,
+        ]
+    )  # fmt: skip
+    opts = rerun_options(ns, "play")
     import torch
 
-    from isaac_rerun import LogRerun, every_n
+    from isaac_rerun import LogRerun
+    from isaac_rerun.cli.common import print_summary
+    from isaac_rerun.cli.loop import make_env
 
     env = LogRerun(
-        make_task_env(args),
-        logged_envs=logged_envs(args),
-        scene_log_cfg=scene_log_cfg(args),
-        save_dir=args.rerun_dir,
-        episode_trigger=every_n(args.rerun_interval),
-        recording_length=args.rerun_length,
-        name_prefix="random-policy",
-        verbose=1,
+        make_env(args.task, num_envs=args.num_envs, device=args.device, seed=args.seed),
+        cfg=recording_cfg(opts, save_dir=opts.dir, name_prefix="random-policy"),
     )
     base = env.unwrapped
     env.reset(seed=args.seed)
@@ -56,9 +76,9 @@ def main() -> None:
                 )
     finally:
         env.close()
-    files = sorted(Path(args.rerun_dir).glob("random-policy-*.rrd"))
-    print_recordings(Path(args.rerun_dir).resolve(), files)
+    print_summary([env.session], Path(args.rerun_dir).absolute(), None)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

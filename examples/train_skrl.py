@@ -1,82 +1,59 @@
 """Train skrl PPO on an Isaac Lab task and record snippets of the scene to Rerun (``.rrd`` files), the Isaac Lab way.
 
-It follows Isaac Lab's skrl training script: the task env is wrapped with ``SkrlVecEnvWrapper``, skrl's ``Runner``
-builds models, agent and trainer from the agent config, and ``attach_rerun(runner.trainer, ...)`` records the
-trainer's ``train()`` without rebuilding anything. Runs the bundled test-bed task kit-less on the CPU by default::
+A thin caller of the ``isaac-rerun`` command line (``docs/cli.md``): it runs Isaac Lab's own skrl training
+(``isaaclab train --rl_library skrl``: ``SkrlVecEnvWrapper``, skrl's ``Runner`` built from the task's agent config)
+with ``attach_rerun(runner.trainer, ...)`` added, which records the trainer's ``train()`` without rebuilding
+anything, and prints the equivalent command. Runs the bundled test-bed task kit-less on the CPU by default::
 
     .venv/bin/python examples/train_skrl.py --timesteps 960 --rerun_dir runs/rerun
 
 On a GPU machine with Isaac Lab's tasks installed, any task with a skrl agent config works:
-``--task Isaac-Cartpole-Direct --device cuda:0 --num_envs 64``.
+``--task Isaac-Cartpole-Direct --device cuda:0 --num_envs 64``. Other arguments (Isaac Lab's flags, Hydra overrides)
+are passed on.
 
-``--timesteps`` counts skrl timesteps (vector env steps; one PPO iteration is ``rollouts`` of them).
+``--timesteps`` counts skrl timesteps (vector env steps; one PPO iteration is ``rollouts`` of them);
+``--rerun_interval N`` records every N-th episode of the tracked env (the first of ``--rerun_envs``).
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import shlex
+import sys
 
-from isaac_rerun.testbed.cli import logged_envs, make_task_env, print_recordings, scene_log_cfg, task_parser
+from isaac_rerun.cli import main as isaac_rerun
 
 
-def parse_args() -> argparse.Namespace:
-    p = task_parser(__doc__)
+def parse_args() -> tuple[argparse.Namespace, list[str]]:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", default="IsaacRerun-Testbed-Direct", help="Isaac Lab task (default: the bundled test bed)")
+    p.add_argument("--num_envs", type=int, default=16)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timesteps", type=int, default=960, help="skrl timesteps (vector env steps) to train")
     p.add_argument("--rerun_interval", type=int, default=5, help="record every N-th episode of the tracked env")
-    return p.parse_args()
+    p.add_argument("--rerun_length", type=int, default=0, help="frames per snippet (0 = until the episode ends)")
+    p.add_argument("--rerun_dir", default="runs/rerun", help="folder for the .rrd snippets")
+    p.add_argument("--rerun_envs", default="0,1", help="env indices to record: '0,1', 'all', '0:16'")
+    p.add_argument("--rerun_trails", default="", help="bodies whose paths are drawn as trails ('cart,tip', 'root')")
+    p.add_argument("--rerun_layout", choices=("world", "origin"), default="world", help="where the envs are drawn")
+    return p.parse_known_args()
 
 
-def agent_cfg_of(args: argparse.Namespace) -> dict:
-    """The skrl agent config of the task (Isaac Lab's registry entry), or the test bed's."""
-    if args.task is None:
-        from isaac_rerun.testbed.agents import skrl_ppo_cfg
-
-        return skrl_ppo_cfg(args.seed, args.timesteps)
-    from isaaclab_tasks.utils import load_cfg_from_registry
-
-    return load_cfg_from_registry(args.task, "skrl_cfg_entry_point")
-
-
-def main() -> None:
-    args = parse_args()
-    from isaaclab_rl.skrl import SkrlVecEnvWrapper
-    from skrl.utils.runner.torch import Runner
-
-    from isaac_rerun import every_n
-    from isaac_rerun.integrations.skrl import attach_rerun
-
-    env = make_task_env(args)
-    agent_cfg = agent_cfg_of(args)
-    agent_cfg["seed"] = args.seed
-    agent_cfg["trainer"]["timesteps"] = args.timesteps
-    agent_cfg["trainer"]["close_environment_at_exit"] = False  # the env is closed below, after the recording
-    agent_cfg["trainer"]["headless"] = True
-    try:
-        runner = Runner(SkrlVecEnvWrapper(env, ml_framework="torch"), agent_cfg)
-        rollouts = getattr(runner.agent.cfg, "rollouts", None)
-        print(
-            f"training skrl {type(runner.agent).__name__} on {env.unwrapped.num_envs} envs for {args.timesteps} "
-            f"timesteps" + (f" ({args.timesteps // rollouts} iterations of {rollouts} steps)" if rollouts else "")
-        )
-        with attach_rerun(
-            runner.trainer,
-            save_dir=args.rerun_dir,
-            logged_envs=logged_envs(args),
-            scene_log_cfg=scene_log_cfg(args),
-            episode_trigger=every_n(args.rerun_interval),
-            recording_length=args.rerun_length,
-            name_prefix="skrl-ppo",
-            verbose=1,  # one line per finished snippet
-        ) as recording:
-            runner.run("train")
-        print(f"\ntracked env {recording.recorder.tracked_env}: {recording.recorder.episode_id} episodes")
-    finally:
-        env.close()
-    files = recording.paths
-    metrics = [recording.metrics_path] if recording.metrics_path is not None else []
-    print_recordings(Path(args.rerun_dir).resolve(), files, metrics, "skrl's TensorBoard scalars")
+def main() -> int:
+    args, rest = parse_args()
+    argv = [
+        "train", "--rl_library", "skrl", "--task", args.task, "--num_envs", str(args.num_envs),
+        "--device", args.device, "--seed", str(args.seed),
+        "--rerun_dir", args.rerun_dir, "--rerun_envs", args.rerun_envs, "--rerun_name_prefix", "skrl-ppo",
+        "--rerun_trigger", "episode", "--rerun_interval", str(args.rerun_interval),
+        "--rerun_length", str(args.rerun_length), "--rerun_trails", args.rerun_trails,
+        "--rerun_env_layout", args.rerun_layout,
+        *rest, f"agent.trainer.timesteps={args.timesteps}",
+    ]  # fmt: skip
+    print(f"the same as: isaac-rerun {shlex.join(argv)}", flush=True)
+    return isaac_rerun(argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

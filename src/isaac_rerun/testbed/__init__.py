@@ -38,9 +38,20 @@ from typing import Any
 
 import gymnasium as gym
 
+from .a1 import A1_TASK_ID, a1_env_cfg, make_a1_env
 from .env import RIGID_OBJECT_NAMES, TestbedEnv, TestbedEnvCfg, TestbedSceneCfg
 
-__all__ = ["RIGID_OBJECT_NAMES", "TASK_ID", "TestbedEnv", "TestbedEnvCfg", "TestbedSceneCfg", "make_env"]
+__all__ = [
+    "A1_TASK_ID",
+    "RIGID_OBJECT_NAMES",
+    "TASK_ID",
+    "TestbedEnv",
+    "TestbedEnvCfg",
+    "TestbedSceneCfg",
+    "a1_env_cfg",
+    "make_a1_env",
+    "make_env",
+]
 
 TASK_ID = "IsaacRerun-Testbed-Direct"
 """Gymnasium id of the test-bed task."""
@@ -50,7 +61,14 @@ if TASK_ID not in gym.registry:
         id=TASK_ID,
         entry_point=f"{__name__}.env:TestbedEnv",
         disable_env_checker=True,
-        kwargs={"env_cfg_entry_point": f"{__name__}.env:TestbedEnvCfg"},
+        kwargs={
+            "env_cfg_entry_point": f"{__name__}.env:TestbedEnvCfg",
+            # the agent configs of `isaaclab train|play --rl_library X` and `isaac-rerun train|play` (agents.py)
+            "rsl_rl_cfg_entry_point": f"{__name__}.agents:TestbedPPORunnerCfg",
+            "skrl_cfg_entry_point": f"{__name__}.agents:isaaclab_skrl_ppo_cfg",
+            "sb3_cfg_entry_point": f"{__name__}.agents:isaaclab_sb3_ppo_cfg",
+            "default_agent": "rsl_rl",
+        },
     )
 
 
