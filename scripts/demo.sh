@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Set up .venv (Python 3.12 + Isaac Lab 3.0, locked) and run the main job: SB3 PPO trains on the bundled Isaac Lab
-# task on the CPU (~2 min) while RerunCallback records it to runs/rerun/*.rrd. Extra arguments go to the example,
-# e.g. --num_envs 64, --device cuda:0, --task Isaac-Cartpole-Direct (on a machine with Isaac Lab's assets).
+# Set up .venv (Python 3.12 + Isaac Lab 3.0, locked) and the Unitree A1 asset, then run the main job: Isaac Lab's own
+# rsl_rl training (`isaaclab train`, the task's own PPO agent config) on Isaac Lab's A1 velocity task, kit-less on the
+# CPU (~3 min on 2 cores), with RerunRunnerMixin recording 100 frames of envs 0 and 1 every 5th iteration (trails of
+# the trunk and feet, the feet's contact forces, the velocity-command arrows) into runs/rerun/*.rrd.
+# Extra arguments go to `isaac-rerun train`, e.g. --num_envs 64 --max_iterations 50, or Hydra overrides.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/python examples/train_sb3.py --timesteps 32768 --rerun_interval 512 --rerun_length 0 --rerun_trails cart,tip "$@"
+exec .venv/bin/isaac-rerun train --rl_library rsl_rl --task IsaacRerun-Velocity-Flat-UnitreeA1 --device cpu \
+    --num_envs 64 --max_iterations 20 --rerun_interval 5 --rerun_length 100 --rerun_envs 0,1 \
+    --rerun_trails 'trunk,.*_foot' --rerun_dir runs/rerun "$@" agent.device=cpu

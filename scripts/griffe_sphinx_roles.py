@@ -12,7 +12,7 @@ show verbatim. This extension rewrites them when griffe has loaded the package (
 - in a section that is not one of numpydoc's (``Counters`` / ``-------``, which mkdocstrings shows as a box), an RST
   definition list (a term, its definition indented below it) becomes a Markdown definition list (``def_list``), and
   an RST simple table (``====  ====`` borders) a Markdown table, or a definition list when it has two columns and no
-  header.
+  header; such a table is converted in the docstring's text before its first section too.
 
 Only the rendered text changes; the source files are not touched.
 """
@@ -68,7 +68,8 @@ def _rewrite(text: str, scope: griffe.Object, loader: griffe.GriffeLoader) -> st
 
 
 def _free_sections(text: str) -> str:
-    """RST definition lists and simple tables in the non-numpydoc sections, as Markdown."""
+    """RST definition lists and simple tables in the non-numpydoc sections (tables also before the first section),
+    as Markdown."""
     lines = text.split("\n")
     out: list[str] = []
     section = ""
@@ -82,7 +83,7 @@ def _free_sections(text: str) -> str:
             i += 2
             continue
         free = section and section not in _NUMPY_SECTIONS
-        if free and _TABLE_BORDER.fullmatch(line):
+        if (free or not section) and _TABLE_BORDER.fullmatch(line):  # a table may also open the docstring's text
             end = next((j for j in range(i + 1, len(lines)) if _TABLE_BORDER.fullmatch(lines[j])), None)
             if end is not None:
                 header: list[str] | None = None
