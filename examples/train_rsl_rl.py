@@ -1,60 +1,40 @@
 """Train rsl_rl PPO on an Isaac Lab task and record it to Rerun with ``RerunRunnerMixin``.
 
-A thin caller of the ``isaac-rerun`` command line (``docs/cli.md``): it runs Isaac Lab's own rsl_rl training
-(``isaaclab train --rl_library rsl_rl``) with the runner class Isaac Lab instantiates (``OnPolicyRunner``, or
-``DistillationRunner``) extended by ``RerunRunnerMixin``, and prints the equivalent command. Runs the bundled test-bed
-task kit-less on the CPU by default::
+A thin caller of the ``isaac-rerun`` command line (``docs/cli.md``): ``isaac-rerun train --rl_library rsl_rl`` with
+this example's defaults, on the bundled test-bed task kit-less on the CPU. That is
+Isaac Lab's own rsl_rl training (``isaaclab train --rl_library rsl_rl``) with the runner class Isaac Lab
+instantiates (``OnPolicyRunner``, or ``DistillationRunner``) extended by ``RerunRunnerMixin``: envs 0 and 1, one
+whole episode of env 0 every 10 learning iterations, 30 iterations, into ``<log_dir>/rerun/`` beside rsl_rl's
+TensorBoard files, with ``rl-rerun-metrics.rrd`` (every curve rsl_rl logs, on the ``iteration`` timeline).
 
-    .venv/bin/python examples/train_rsl_rl.py --max_iterations 30 --rerun_interval 10
+Every flag of ``isaac-rerun train`` (and of Isaac Lab's ``isaaclab train``, Hydra overrides included) can be added;
+a flag given here wins over the default::
 
-One episode of the tracked env is recorded every ``--rerun_interval`` learning iterations, into
-``<log_dir>/rerun/`` beside rsl_rl's TensorBoard files (Isaac Lab's ``logs/rsl_rl/<experiment>/<date>``;
-``--rerun_dir`` to choose another folder), together with ``rl-rerun-metrics.rrd``: every curve rsl_rl logs, on the
-``iteration`` timeline.
+    .venv/bin/python examples/train_rsl_rl.py --max_iterations 60 --rerun_interval 20
 
-On a GPU machine with Isaac Lab's tasks installed, point it at any task that has an rsl_rl agent config
-(``rsl_rl_cfg_entry_point``): ``--task Isaac-Velocity-Flat-Anymal-D --device cuda:0 --num_envs 4096``. Other
-arguments (Isaac Lab's flags, Hydra overrides) are passed on.
+On a GPU machine with Isaac Lab's tasks: ``--task Isaac-Cartpole-Direct --device cuda:0 --num_envs 64``. It prints the
+equivalent ``isaac-rerun`` command.
 """
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import sys
 
 from isaac_rerun.cli import main as isaac_rerun
 
-
-def parse_args() -> tuple[argparse.Namespace, list[str]]:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--task", default="IsaacRerun-Testbed-Direct", help="Isaac Lab task (default: the bundled test bed)")
-    p.add_argument("--num_envs", type=int, default=16)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max_iterations", type=int, default=30, help="rsl_rl learning iterations")
-    p.add_argument("--rerun_interval", type=int, default=10, help="record one episode every N learning iterations")
-    p.add_argument("--rerun_length", type=int, default=0, help="frames per snippet (0 = until the episode ends)")
-    p.add_argument("--rerun_dir", default=None, help="folder for the .rrd snippets (default: <log_dir>/rerun)")
-    p.add_argument("--rerun_envs", default="0,1", help="env indices to record: '0,1', 'all', '0:16'")
-    p.add_argument("--rerun_trails", default="", help="bodies whose paths are drawn as trails ('cart,tip', 'root')")
-    p.add_argument("--rerun_layout", choices=("world", "origin"), default="world", help="where the envs are drawn")
-    return p.parse_known_args()
+DEFAULTS = [
+    "train", "--rl_library", "rsl_rl", "--task", "IsaacRerun-Testbed-Direct", "--device", "cpu", "--num_envs", "16",
+    "--max_iterations", "30",
+    "--rerun_envs", "0,1", "--rerun_trigger", "iteration", "--rerun_interval", "10", "--rerun_length", "0",
+]  # fmt: skip
 
 
-def main() -> int:
-    args, rest = parse_args()
-    argv = [
-        "train", "--rl_library", "rsl_rl", "--task", args.task, "--num_envs", str(args.num_envs),
-        "--device", args.device, "--seed", str(args.seed), "--max_iterations", str(args.max_iterations),
-        "--rerun_envs", args.rerun_envs, "--rerun_trigger", "iteration",
-        "--rerun_interval", str(args.rerun_interval), "--rerun_length", str(args.rerun_length),
-        "--rerun_trails", args.rerun_trails, "--rerun_env_layout", args.rerun_layout,
-        *(["--rerun_dir", args.rerun_dir] if args.rerun_dir else []), *rest,
-    ]  # fmt: skip
-    print(f"the same as: isaac-rerun {shlex.join(argv)}", flush=True)
-    return isaac_rerun(argv)
+def main(argv: list[str]) -> int:
+    args = [*DEFAULTS, *argv]  # argparse keeps the last value of a flag given twice: the user's
+    print(f"the same as: isaac-rerun {shlex.join(args)}", flush=True)
+    return isaac_rerun(args)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1,59 +1,41 @@
 """Train Stable-Baselines3 PPO on an Isaac Lab task and record snippets of the scene to Rerun (``.rrd`` files).
 
-A thin caller of the ``isaac-rerun`` command line (``docs/cli.md``): it runs Isaac Lab's own SB3 training
-(``isaaclab train --rl_library sb3``: ``Sb3VecEnvWrapper`` under ``VecNormalize``, PPO, Isaac Lab's log folder and
-checkpoints) with ``RerunCallback`` added to ``model.learn(callback=...)``, and prints the equivalent command. Runs the
-bundled test-bed task kit-less on the CPU by default::
+A thin caller of the ``isaac-rerun`` command line (``docs/cli.md``): ``isaac-rerun train --rl_library sb3`` with
+this example's defaults, on the bundled test-bed task kit-less on the CPU. That is
+Isaac Lab's own SB3 training (``isaaclab train --rl_library sb3``: ``Sb3VecEnvWrapper`` under ``VecNormalize``,
+PPO, Isaac Lab's log folder and checkpoints) with ``RerunCallback`` added to ``model.learn(callback=...)``: envs 0
+and 1, a 100-frame snippet every 128 vector steps (``--rerun_trigger step``, the unit of Isaac Lab's
+``--video_interval``), 8192 SB3 timesteps.
 
-    .venv/bin/python examples/train_sb3.py --timesteps 8192 --rerun_dir runs/rerun
+Every flag of ``isaac-rerun train`` (and of Isaac Lab's ``isaaclab train``, Hydra overrides included) can be added;
+a flag given here wins over the default::
 
-On a GPU machine with Isaac Lab's tasks installed, any task with an SB3 agent config works:
-``--task Isaac-Cartpole-Direct --device cuda:0 --num_envs 64``. Other arguments (Isaac Lab's flags, Hydra overrides
-such as ``agent.n_steps=32``) are passed on.
+    .venv/bin/python examples/train_sb3.py --rerun_trails cart,tip agent.n_timesteps=16384
 
-``--timesteps`` counts SB3 timesteps (``num_envs`` per vector step); ``--rerun_interval`` counts vector steps, as
-Isaac Lab's ``--video_interval`` does.
+On a GPU machine with Isaac Lab's tasks: ``--task Isaac-Cartpole-Direct --device cuda:0 --num_envs 64``. It prints the
+equivalent ``isaac-rerun`` command.
 """
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import sys
 
 from isaac_rerun.cli import main as isaac_rerun
 
-
-def parse_args() -> tuple[argparse.Namespace, list[str]]:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--task", default="IsaacRerun-Testbed-Direct", help="Isaac Lab task (default: the bundled test bed)")
-    p.add_argument("--num_envs", type=int, default=16)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--timesteps", type=int, default=8192, help="SB3 timesteps to train (num_envs per vector step)")
-    p.add_argument("--rerun_interval", type=int, default=128, help="start a recording every N vector steps")
-    p.add_argument("--rerun_length", type=int, default=100, help="frames per snippet (0 = until the episode ends)")
-    p.add_argument("--rerun_dir", default="runs/rerun", help="folder for the .rrd snippets")
-    p.add_argument("--rerun_envs", default="0,1", help="env indices to record: '0,1', 'all', '0:16'")
-    p.add_argument("--rerun_trails", default="", help="bodies whose paths are drawn as trails ('cart,tip', 'root')")
-    p.add_argument("--rerun_layout", choices=("world", "origin"), default="world", help="where the envs are drawn")
-    return p.parse_known_args()
+DEFAULTS = [
+    "train", "--rl_library", "sb3", "--task", "IsaacRerun-Testbed-Direct", "--device", "cpu", "--num_envs", "16",
+    "--max_iterations", "8",  # rollouts of n_steps (the test bed's SB3 config: 64) x num_envs
+    "--rerun_name_prefix", "sb3-ppo", "--rerun_envs", "0,1",
+    "--rerun_trigger", "step", "--rerun_interval", "128", "--rerun_length", "100",
+]  # fmt: skip
 
 
-def main() -> int:
-    args, rest = parse_args()
-    argv = [
-        "train", "--rl_library", "sb3", "--task", args.task, "--num_envs", str(args.num_envs),
-        "--device", args.device, "--seed", str(args.seed),
-        "--rerun_dir", args.rerun_dir, "--rerun_envs", args.rerun_envs, "--rerun_name_prefix", "sb3-ppo",
-        "--rerun_trigger", "step", "--rerun_interval", str(args.rerun_interval),
-        "--rerun_length", str(args.rerun_length), "--rerun_trails", args.rerun_trails,
-        "--rerun_env_layout", args.rerun_layout,
-        *rest, f"agent.n_timesteps={args.timesteps}",
-    ]  # fmt: skip
-    print(f"the same as: isaac-rerun {shlex.join(argv)}", flush=True)
-    return isaac_rerun(argv)
+def main(argv: list[str]) -> int:
+    args = [*DEFAULTS, *argv]  # argparse keeps the last value of a flag given twice: the user's
+    print(f"the same as: isaac-rerun {shlex.join(args)}", flush=True)
+    return isaac_rerun(args)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

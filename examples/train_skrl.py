@@ -1,59 +1,40 @@
-"""Train skrl PPO on an Isaac Lab task and record snippets of the scene to Rerun (``.rrd`` files), the Isaac Lab way.
+"""Train skrl PPO on an Isaac Lab task and record snippets of the scene to Rerun (``.rrd`` files).
 
-A thin caller of the ``isaac-rerun`` command line (``docs/cli.md``): it runs Isaac Lab's own skrl training
-(``isaaclab train --rl_library skrl``: ``SkrlVecEnvWrapper``, skrl's ``Runner`` built from the task's agent config)
-with ``attach_rerun(runner.trainer, ...)`` added, which records the trainer's ``train()`` without rebuilding
-anything, and prints the equivalent command. Runs the bundled test-bed task kit-less on the CPU by default::
+A thin caller of the ``isaac-rerun`` command line (``docs/cli.md``): ``isaac-rerun train --rl_library skrl`` with
+this example's defaults, on the bundled test-bed task kit-less on the CPU. That is
+Isaac Lab's own skrl training (``isaaclab train --rl_library skrl``: ``SkrlVecEnvWrapper``, skrl's ``Runner``
+built from the task's agent config) with ``attach_rerun(runner.trainer, ...)`` added, which records the trainer's
+``train()`` without rebuilding anything: envs 0 and 1, every 5th episode of env 0, whole episodes.
 
-    .venv/bin/python examples/train_skrl.py --timesteps 960 --rerun_dir runs/rerun
+Every flag of ``isaac-rerun train`` (and of Isaac Lab's ``isaaclab train``, Hydra overrides included) can be added;
+a flag given here wins over the default::
 
-On a GPU machine with Isaac Lab's tasks installed, any task with a skrl agent config works:
-``--task Isaac-Cartpole-Direct --device cuda:0 --num_envs 64``. Other arguments (Isaac Lab's flags, Hydra overrides)
-are passed on.
+    .venv/bin/python examples/train_skrl.py --rerun_interval 2 agent.trainer.timesteps=1920
 
-``--timesteps`` counts skrl timesteps (vector env steps; one PPO iteration is ``rollouts`` of them);
-``--rerun_interval N`` records every N-th episode of the tracked env (the first of ``--rerun_envs``).
+On a GPU machine with Isaac Lab's tasks: ``--task Isaac-Cartpole-Direct --device cuda:0 --num_envs 64``. It prints the
+equivalent ``isaac-rerun`` command.
 """
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import sys
 
 from isaac_rerun.cli import main as isaac_rerun
 
-
-def parse_args() -> tuple[argparse.Namespace, list[str]]:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--task", default="IsaacRerun-Testbed-Direct", help="Isaac Lab task (default: the bundled test bed)")
-    p.add_argument("--num_envs", type=int, default=16)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--timesteps", type=int, default=960, help="skrl timesteps (vector env steps) to train")
-    p.add_argument("--rerun_interval", type=int, default=5, help="record every N-th episode of the tracked env")
-    p.add_argument("--rerun_length", type=int, default=0, help="frames per snippet (0 = until the episode ends)")
-    p.add_argument("--rerun_dir", default="runs/rerun", help="folder for the .rrd snippets")
-    p.add_argument("--rerun_envs", default="0,1", help="env indices to record: '0,1', 'all', '0:16'")
-    p.add_argument("--rerun_trails", default="", help="bodies whose paths are drawn as trails ('cart,tip', 'root')")
-    p.add_argument("--rerun_layout", choices=("world", "origin"), default="world", help="where the envs are drawn")
-    return p.parse_known_args()
+DEFAULTS = [
+    "train", "--rl_library", "skrl", "--task", "IsaacRerun-Testbed-Direct", "--device", "cpu", "--num_envs", "16",
+    "--max_iterations", "60",  # iterations of agent.rollouts timesteps
+    "--rerun_name_prefix", "skrl-ppo", "--rerun_envs", "0,1",
+    "--rerun_trigger", "episode", "--rerun_interval", "5", "--rerun_length", "0",
+]  # fmt: skip
 
 
-def main() -> int:
-    args, rest = parse_args()
-    argv = [
-        "train", "--rl_library", "skrl", "--task", args.task, "--num_envs", str(args.num_envs),
-        "--device", args.device, "--seed", str(args.seed),
-        "--rerun_dir", args.rerun_dir, "--rerun_envs", args.rerun_envs, "--rerun_name_prefix", "skrl-ppo",
-        "--rerun_trigger", "episode", "--rerun_interval", str(args.rerun_interval),
-        "--rerun_length", str(args.rerun_length), "--rerun_trails", args.rerun_trails,
-        "--rerun_env_layout", args.rerun_layout,
-        *rest, f"agent.trainer.timesteps={args.timesteps}",
-    ]  # fmt: skip
-    print(f"the same as: isaac-rerun {shlex.join(argv)}", flush=True)
-    return isaac_rerun(argv)
+def main(argv: list[str]) -> int:
+    args = [*DEFAULTS, *argv]  # argparse keeps the last value of a flag given twice: the user's
+    print(f"the same as: isaac-rerun {shlex.join(args)}", flush=True)
+    return isaac_rerun(args)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

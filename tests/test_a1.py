@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from scipy.spatial.transform import Rotation
 
 pytestmark = pytest.mark.isaaclab
 pytest.importorskip("isaaclab")
@@ -220,25 +221,17 @@ def record(env: Any, folder: Path, steps: int, length: int, layout: str, **kwarg
     return read_rrd(folder / f"{snip.name}.rrd"), snip, truth
 
 
-# quaternions are xyzw, as Isaac Lab 3.x and Rerun have them
+# quaternions are xyzw, as Isaac Lab 3.x, Rerun and scipy have them (scipy: an implementation independent of ours)
 def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ax, ay, az, aw = np.moveaxis(a, -1, 0)
-    bx, by, bz, bw = np.moveaxis(b, -1, 0)
-    return np.stack(
-        [
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-            aw * bw - ax * bx - ay * by - az * bz,
-        ],
-        axis=-1,
+    return (
+        (Rotation.from_quat(np.reshape(a, (-1, 4))) * Rotation.from_quat(np.reshape(b, (-1, 4))))
+        .as_quat()
+        .reshape(np.broadcast_shapes(np.shape(a), np.shape(b)))
     )
 
 
 def quat_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    u, w = q[..., :3], q[..., 3:4]
-    t = 2.0 * np.cross(u, v)
-    return v + w * t + np.cross(u, t)
+    return Rotation.from_quat(np.reshape(q, (-1, 4))).apply(np.reshape(v, (-1, 3))).reshape(np.shape(v))
 
 
 def rows(ent: Entity, column: str, n_frames: int) -> list[Any]:

@@ -153,7 +153,7 @@ def test_step_trigger_records_n_frames_across_an_episode_end():
 
 def test_a_snippet_that_starts_on_an_episode_end_keeps_its_terminal_frame():
     # the step trigger is asked one step ahead, so the terminal-frame hook is on the env during step 4
-    env, rec, ch, out = make([5], step_trigger=lambda s: s == 4, recording_length=2)
+    env, rec, ch, _ = make([5], step_trigger=lambda s: s == 4, recording_length=2)
     run(env, rec, 8)
     (frames,) = ch.snippets
     assert [f["count"][0] for f in frames] == [5, 0], "the terminal frame (5), then the reset frame"
@@ -381,3 +381,21 @@ else:
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_rsl_rl_cfg_has_the_core_options_and_defaults():
+    """rsl_rl's mutable RerunCfg repeats RecordingCfg's fields (a configclass field must be mutable): same names,
+    same defaults (scene_log_cfg: None there, SceneLogCfg() here), plus its own three."""
+    import dataclasses
+
+    from isaac_rerun.integrations.rsl_rl import RerunCfg
+
+    core = {f.name: f for f in dataclasses.fields(RecordingCfg)}
+    ours = {f.name: f for f in dataclasses.fields(RerunCfg)}
+    assert set(ours) - set(core) == {"enabled", "iteration_interval", "record_rank"}
+    assert set(core) <= set(ours)
+    for name, f in core.items():
+        if name == "scene_log_cfg":
+            continue
+        assert ours[name].default == f.default, name
+    assert RerunCfg().recording_cfg() == RecordingCfg()

@@ -347,7 +347,7 @@ class RecordingCfg(_Options):
         Refuse a history larger than this (default 2 GiB); the error says how big it would be and what to lower.
     max_saved_per_window, save_window:
         Rate limit of the history: at most ``max_saved_per_window`` kept episodes / NaN dumps per ``save_window``
-        env steps (default 10 per 100), so a diverging run cannot fill the disk; more are dropped with a warning.
+        env steps (default 10 per 1000), so a diverging run cannot fill the disk; more are dropped with a warning.
     save_dir:
         Folder for one ``.rrd`` per snippet (``{name_prefix}-episode-{id}.rrd`` …) plus the training curves
         (``{name_prefix}-metrics.rrd``).
@@ -393,7 +393,7 @@ class RecordingCfg(_Options):
     history_envs: LoggedEnvs = "all"
     max_history_bytes: int = 2 << 30
     max_saved_per_window: int = 10
-    save_window: int = 100
+    save_window: int = 1000
     save_dir: str | os.PathLike[str] | None = None
     save_path: str | os.PathLike[str] | None = None
     recording_stream: Any = None

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from isaac_rerun.cli.options import CliError
+from isaac_rerun.cli.options import CliError, positive_int
 
 __all__ = ["METRICS_SUFFIX", "Snippet", "ls", "read_snippets", "scan", "select", "sort_snippets", "view"]
 
@@ -481,8 +481,8 @@ def add_parsers(sub: Any) -> None:
     )
     view_p.add_argument("path", metavar="PATH", help="a folder of .rrd snippets, or one .rrd file")
     which = view_p.add_mutually_exclusive_group()
-    which.add_argument("--last", type=_positive, metavar="N", help="the N newest snippets")
-    which.add_argument("--worst", type=_positive, metavar="N", help="the N snippets with the lowest episode returns")
+    which.add_argument("--last", type=positive_int, metavar="N", help="the N newest snippets")
+    which.add_argument("--worst", type=positive_int, metavar="N", help="the N snippets with the lowest episode returns")
     view_p.add_argument("-r", "--recursive", action="store_true", help="also the folders below PATH")
     view_p.add_argument("--web", action="store_true", help="serve the web viewer instead of spawning a native one")
     view_p.add_argument("--web_port", type=_port, default=9090, help="--web: HTTP port of the viewer (default: 9090)")
@@ -492,18 +492,8 @@ def add_parsers(sub: Any) -> None:
     view_p.set_defaults(func=view)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def _port(text: str) -> int:
-    value = _positive(text)
+    value = positive_int(text)
     if value > 65535:
         raise argparse.ArgumentTypeError(f"must be a port number <= 65535, got {value}")
     return value

@@ -32,6 +32,8 @@ __all__ = [
     "add_rerun_args",
     "check_envs",
     "fresh_name_prefix",
+    "non_negative_int",
+    "positive_int",
     "recording_cfg",
     "rerun_options",
 ]
@@ -104,7 +106,7 @@ def _envs(text: str) -> LoggedEnvs:
     return value
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -114,7 +116,7 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _non_negative_int(text: str) -> int:
+def non_negative_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -202,14 +204,14 @@ def add_rerun_args(parser: argparse.ArgumentParser, action: str) -> argparse._Ar
     )
     g.add_argument(
         "--rerun_interval",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help=f"start a snippet every N-th iteration / step / episode (see --rerun_trigger; default: {defaults})",
     )
     g.add_argument(
         "--rerun_length",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=0,
         metavar="N",
         help="frames per snippet; 0: until the tracked env's episode ends, from its reset frame to its terminal "
@@ -264,7 +266,7 @@ def add_rerun_args(parser: argparse.ArgumentParser, action: str) -> argparse._Ar
     )
     g.add_argument(
         "--rerun_keep_window",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="STEPS",
         help="--rerun_keep worst|best: choose among the episodes that ended in each window of this many env steps "
@@ -279,7 +281,7 @@ def add_rerun_args(parser: argparse.ArgumentParser, action: str) -> argparse._Ar
     )
     g.add_argument(
         "--rerun_history",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="K",
         help="frames of the rolling history of --rerun_keep / --rerun_nan_guard, per candidate env (default: 500)",
@@ -287,14 +289,14 @@ def add_rerun_args(parser: argparse.ArgumentParser, action: str) -> argparse._Ar
     if not train:
         g.add_argument(
             "--rerun_episodes",
-            type=_positive_int,
+            type=positive_int,
             default=None,
             metavar="N",
             help="stop after the tracked env finished N episodes (default: play until Ctrl+C, as Isaac Lab does)",
         )
         g.add_argument(
             "--rerun_max_steps",
-            type=_positive_int,
+            type=positive_int,
             default=None,
             metavar="N",
             help="stop after N env steps (default: no limit)",
