@@ -1,6 +1,6 @@
 """What recording costs on the real Isaac Lab test bed (and Isaac Lab's A1 task), measured beside baselines in one run.
 
-    .venv/bin/python benchmarks/bench_recorder.py                 # ~15 min on 2 CPU cores
+    .venv/bin/python benchmarks/bench_recorder.py                 # ~55 min on 2 CPU cores
     .venv/bin/python benchmarks/bench_recorder.py --quick         # ~4 min: fewer sizes and repeats
     .venv/bin/python benchmarks/bench_recorder.py --device cuda:0  # on a GPU machine
 
