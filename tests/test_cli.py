@@ -37,6 +37,9 @@ import rerun as rr
 from isaac_rerun import _compat
 
 TASK = "IsaacRerun-Testbed-Direct"
+HAS_RRD_READER = importlib.util.find_spec("rerun.chunk") is not None
+"""``ls`` / ``view`` read the snippets' properties with ``rerun.chunk`` (0.41 has it, 0.23 not)."""
+needs_rrd_reader = pytest.mark.skipif(not HAS_RRD_READER, reason="ls / view need rerun.chunk (rerun-sdk 0.41 has it)")
 HAS_ENTRYPOINTS = importlib.util.find_spec("isaaclab_rl") is not None and (
     importlib.util.find_spec("isaaclab_rl.entrypoints") is not None
 )
@@ -277,6 +280,16 @@ def test_flags_become_the_recording_options() -> None:
     assert [i for i in range(5) if cfg.episode_trigger(i)] == [0, 1]  # no lone reset frame after the last one
 
 
+@pytest.mark.skipif(HAS_RRD_READER, reason="the rerun-sdk here can read the snippets")
+def test_ls_and_view_on_an_old_rerun_sdk_say_what_to_install(snippet_folder: Path) -> None:
+    """Isaac Lab 2.x's stack (rerun-sdk 0.23) records, but cannot read the snippets back: a clear error, exit 2."""
+    for args in (["ls", str(snippet_folder)], ["view", str(snippet_folder), "--last", "1", "--dry_run"]):
+        res = cli(*args, cwd=snippet_folder, timeout=60)
+        assert res.returncode == 2, tail(res)
+        assert "needs a rerun-sdk with rerun.chunk" in res.stderr and "pip install rerun-sdk" in res.stderr
+
+
+@needs_rrd_reader
 def test_ls_reads_the_snippets_from_the_files(snippet_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = ls_json(snippet_folder)
     names = [s["name"] for s in out["snippets"]]
@@ -300,6 +313,7 @@ def test_ls_reads_the_snippets_from_the_files(snippet_folder: Path, capsys: pyte
     assert [s["name"] for s in one_file["snippets"]] == ["t-episode-8", "t-episode-7"]
 
 
+@needs_rrd_reader
 def test_ls_table(snippet_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     res = cli("ls", str(snippet_folder), "--sort", "return", cwd=snippet_folder, timeout=120)
     assert res.returncode == 0, tail(res)
@@ -318,6 +332,7 @@ def test_ls_table(snippet_folder: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "PATH" in capsys.readouterr().err
 
 
+@needs_rrd_reader
 def test_view_selects_the_worst_and_the_last(snippet_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from isaac_rerun.cli import main
 
@@ -338,6 +353,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@needs_rrd_reader
 def test_view_web_serves_and_answers_on_its_port_then_stops(snippet_folder: Path) -> None:
     web, grpc = _free_port(), _free_port()
     proc = subprocess.Popen(
