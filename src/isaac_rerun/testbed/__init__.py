@@ -39,7 +39,7 @@ from typing import Any
 import gymnasium as gym
 
 from .a1 import A1_TASK_ID, a1_env_cfg, make_a1_env
-from .env import RIGID_OBJECT_NAMES, TestbedEnv, TestbedEnvCfg, TestbedSceneCfg
+from .env import RIGID_OBJECT_NAMES, TestbedEnv, TestbedEnvCfg, TestbedSceneCfg, apply_cfg_overrides
 
 __all__ = [
     "A1_TASK_ID",
@@ -99,14 +99,7 @@ def make_env(num_envs: int = 4, device: str = "cpu", seed: int | None = 0, **cfg
     cfg.scene.num_envs = num_envs
     cfg.sim.device = device
     cfg.seed = seed
-    for key, value in cfg_overrides.items():
-        *parents, leaf = key.split("__")
-        target = cfg
-        for name in parents:
-            target = getattr(target, name)
-        if not hasattr(target, leaf):
-            raise AttributeError(f"TestbedEnvCfg has no attribute {key.replace('__', '.')!r}")
-        setattr(target, leaf, value)
+    apply_cfg_overrides(cfg, cfg_overrides)
 
     stack = contextlib.ExitStack()
     stack.enter_context(launch_simulation(cfg, {"device": device}))

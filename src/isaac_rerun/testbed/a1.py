@@ -72,6 +72,8 @@ from isaaclab.utils import configclass
 from isaaclab.utils.math import sample_uniform
 from isaaclab_newton.physics import MJWarpSolverCfg, NewtonCfg, NewtonShapeCfg
 
+from .env import apply_cfg_overrides
+
 __all__ = [
     "A1_ASSET_DIR_NAME",
     "A1_BODY_NAMES",
@@ -324,18 +326,6 @@ def _register_kitless_task() -> None:
 _register_kitless_task()
 
 
-def _apply_overrides(cfg: Any, overrides: dict[str, Any]) -> None:
-    """``key=value`` overrides of config attributes, a nested one addressed with ``__``."""
-    for key, value in overrides.items():
-        *parents, leaf = key.split("__")
-        target = cfg
-        for name in parents:
-            target = getattr(target, name)
-        if not hasattr(target, leaf):
-            raise AttributeError(f"{type(cfg).__name__} has no attribute {key.replace('__', '.')!r}")
-        setattr(target, leaf, value)
-
-
 def _make_in_launch_context(task_id: str, cfg: Any, device: str) -> gym.Env:
     """``gym.make(task_id, cfg=cfg)`` inside an entered ``launch_simulation`` context that ``env.close()`` closes
     after the env."""
@@ -390,7 +380,7 @@ def make_a1_env(
         AttributeError: If an override names an attribute the configuration does not have.
     """
     cfg = a1_env_cfg(num_envs=num_envs, device=device, seed=seed, use_local_asset=use_local_asset)
-    _apply_overrides(cfg, cfg_overrides)
+    apply_cfg_overrides(cfg, cfg_overrides)
     local = local_a1_usd_path()
     task_id = A1_KITLESS_TASK_ID if local is not None and cfg.scene.robot.spawn.usd_path == str(local) else A1_TASK_ID
     return _make_in_launch_context(task_id, cfg, device)
@@ -580,7 +570,7 @@ def make_a1_nested_env(num_envs: int = 4, device: str = "cpu", seed: int | None 
     cfg.scene.num_envs = num_envs
     cfg.sim.device = device
     cfg.seed = seed
-    _apply_overrides(cfg, cfg_overrides)
+    apply_cfg_overrides(cfg, cfg_overrides)
     stack = contextlib.ExitStack()
     stack.enter_context(launch_simulation(cfg, {"device": device}))
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from typing import Any
 
 import isaaclab.sim as sim_utils
 import isaaclab.terrains as terrain_gen
@@ -44,6 +45,7 @@ __all__ = [
     "TestbedEnv",
     "TestbedEnvCfg",
     "TestbedSceneCfg",
+    "apply_cfg_overrides",
 ]
 
 RIGID_OBJECT_NAMES: tuple[str, ...] = ("cuboid", "sphere", "capsule", "cylinder", "cone")
@@ -242,6 +244,19 @@ class TestbedSceneCfg(InteractiveSceneCfg):
 
     camera: CameraCfg | None = None
     """Optional camera per env (:data:`TESTBED_CAMERA_CFG`)."""
+
+
+def apply_cfg_overrides(cfg: Any, overrides: dict[str, Any]) -> None:
+    """``key=value`` overrides of config attributes, a nested one addressed with ``__`` (``scene__env_spacing``): the
+    ``**cfg_overrides`` of :func:`isaac_rerun.testbed.make_env` and :func:`~isaac_rerun.testbed.a1.make_a1_env`."""
+    for key, value in overrides.items():
+        *parents, leaf = key.split("__")
+        target = cfg
+        for name in parents:
+            target = getattr(target, name)
+        if not hasattr(target, leaf):
+            raise AttributeError(f"{type(cfg).__name__} has no attribute {key.replace('__', '.')!r}")
+        setattr(target, leaf, value)
 
 
 @configclass
