@@ -17,7 +17,7 @@ wrapper when first used.
 
 from typing import TYPE_CHECKING, Any
 
-from isaac_rerun.config import RecordingCfg, SceneLogCfg
+from isaac_rerun.config import RecordingCfg, SceneLogCfg, Signal
 from isaac_rerun.outputs import FolderOutput, Output, StreamOutput, ViewerOutput
 from isaac_rerun.recorder import Recorder
 from isaac_rerun.scene import IsaacLabRerunLogger, IsaacLabScene
@@ -39,6 +39,7 @@ __all__ = [
     "RecordingCfg",
     "RecordingSession",
     "SceneLogCfg",
+    "Signal",
     "StreamOutput",
     "ViewerOutput",
     "__version__",
