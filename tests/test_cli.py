@@ -202,8 +202,9 @@ def test_top_level_help_and_version(tmp_path: Path) -> None:
         (["train", "--rl_library", "rl_foo", "--task", TASK], "--rl_library"),
         (["train", "--rl_library", "rsl_rl", "--task", TASK, "--num_envs", "4", "--rerun_envs", "9"], "--rerun_envs"),
         (["play", "--rl_library", "rsl_rl", "--task", TASK, "--checkpoint", "no/such/model_7.pt"], "--checkpoint"),
+        (["train", "--rl_library", "rsl_rl", "--task", TASK, "--rerun_signals", "rewards,torques"], "--rerun_signals"),
     ],
-    ids=["unknown-library", "envs-out-of-range", "missing-checkpoint"],
+    ids=["unknown-library", "envs-out-of-range", "missing-checkpoint", "unknown-signal"],
 )
 def test_bad_flags_exit_non_zero_naming_the_flag_and_write_nothing(args: list[str], flag: str, tmp_path: Path) -> None:
     res = cli(*args, cwd=tmp_path, timeout=120)
@@ -230,6 +231,16 @@ def test_bad_flags_exit_non_zero_naming_the_flag_and_write_nothing(args: list[st
         (["--rerun_name_prefix", "a/b"], "--rerun_name_prefix"),
         (["--distributed"], "--distributed"),
         (["--num_envs", "2", "--rerun_envs", "4:8"], "--rerun_envs"),
+        (["--rerun_signals", "rewards,joint"], "--rerun_signals"),
+        (["--rerun_signals", "rewards;joints"], "--rerun_signals"),
+        (["--rerun_camera_codec", "vp9"], "--rerun_camera_codec"),
+        (["--rerun_env_layout", "grid"], "--rerun_env_layout"),
+        (["--rerun_backend", "kit"], "--rerun_backend"),
+        (["--rerun_keep", "worst:base_contact"], "--rerun_keep"),
+        (["--rerun_keep", "terminated:"], "--rerun_keep"),
+        (["--rerun_nan_guard", "--rerun_history", "0"], "--rerun_history"),
+        # refused by RecordingCfg (history shorter than the window): the flag whose option it refuses
+        (["--rerun_keep", "worst", "--rerun_keep_window", "100", "--rerun_history", "50"], "--rerun_history"),
     ],
 )
 def test_rerun_flag_errors_name_the_flag(
@@ -278,6 +289,125 @@ def test_flags_become_the_recording_options() -> None:
     ns = p.parse_args(["--rerun_episodes", "2"])
     cfg = recording_cfg(rerun_options(ns, "play"), save_dir="/tmp/x", name_prefix="p")
     assert [i for i in range(5) if cfg.episode_trigger(i)] == [0, 1]  # no lone reset frame after the last one
+
+
+def _fires(trigger: Any, n: int = 10) -> list[int]:
+    return [i for i in range(n) if trigger(i)]
+
+
+HAS_REASONS = "reasons" in getattr(importlib.import_module("isaac_rerun.history").Episode, "__dataclass_fields__", {})
+
+
+def _keeps(episode_filter: Any, reasons: tuple[str, ...], terminated: bool = True) -> bool:
+    """Whether ``episode_filter`` keeps an episode of env 0 that ended with these termination terms."""
+    from isaac_rerun.history import Episode
+
+    extra = {"reasons": reasons} if HAS_REASONS else {}
+    return bool(episode_filter(Episode(0, 0, 1.0, 5, terminated, not terminated, **extra)))
+
+
+# (command, argv, what the RecordingCfg (or, for a flag that sets none, the options) then says, the expected value)
+FLAG_EXAMPLES: list[tuple[str, list[str], Any, Any]] = [
+    ("train", ["--rerun_dir", "d"], lambda cfg, o: (cfg.save_dir == o.dir, o.dir == Path.cwd() / "d"), (True, True)),
+    ("train", ["--rerun_envs", "0,2"], lambda cfg, o: (cfg.logged_envs, cfg.history_envs), ([0, 2], [0, 2])),
+    ("train", ["--rerun_trigger", "step"], lambda cfg, o: _fires(cfg.step_trigger, 4001), [0, 2000, 4000]),
+    ("train", ["--rerun_interval", "3"], lambda cfg, o: _fires(cfg.iteration_trigger), [0, 3, 6, 9]),
+    ("train", ["--rerun_length", "7"], lambda cfg, o: cfg.recording_length, 7),
+    ("train", ["--rerun_trails", "cart,tip"], lambda cfg, o: cfg.scene_log_cfg.trails, ("cart", "tip")),
+    ("train", ["--rerun_trails", "root"], lambda cfg, o: cfg.scene_log_cfg.trails, True),
+    ("train", ["--rerun_layout", "instanced"], lambda cfg, o: cfg.scene_log_cfg.layout, "instanced"),
+    ("train", ["--rerun_env_layout", "origin"], lambda cfg, o: cfg.scene_log_cfg.env_layout, "origin"),
+    ("train", ["--rerun_signals", "joints,rewards"], lambda cfg, o: cfg.builtin_signals, ("rewards", "joints")),
+    ("train", ["--rerun_signals", "all"], lambda cfg, o: len(cfg.builtin_signals), 6),
+    ("train", ["--rerun_signals", "none"], lambda cfg, o: cfg.builtin_signals, ()),
+    ("train", ["--rerun_camera_codec", "raw"], lambda cfg, o: cfg.scene_log_cfg.camera_codec, "raw"),
+    ("train", ["--rerun_viewer", "spawn"], lambda cfg, o: (cfg.viewer, cfg.save_dir), ("spawn", None)),
+    ("train", ["--rerun_name_prefix", "abc"], lambda cfg, o: (cfg.name_prefix, o.name_prefix), ("abc", "abc")),
+    ("train", ["--rerun_keep", "terminated"], lambda cfg, o: (_keeps(cfg.episode_filter, ()),
+     _keeps(cfg.episode_filter, (), terminated=False), cfg.iteration_trigger), (True, False, None)),
+    ("train", ["--rerun_keep", "worst", "--rerun_keep_window", "100"], lambda cfg, o: (
+     cfg.episode_filter.window, cfg.episode_filter.lowest, cfg.history_length), (100, True, 600)),
+    ("train", ["--rerun_nan_guard"], lambda cfg, o: (cfg.nan_guard, cfg.history_envs), (True, "all")),
+    ("train", ["--rerun_nan_guard", "--rerun_history", "64"], lambda cfg, o: cfg.history, 64),
+    ("train", ["--rerun_backend", "loop"], lambda cfg, o: o.backend, "loop"),
+    ("play", ["--rerun_episodes", "2"], lambda cfg, o: (o.episodes, _fires(cfg.episode_trigger)), (2, [0, 1])),
+    ("play", ["--rerun_max_steps", "5"], lambda cfg, o: o.max_steps, 5),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("action", "argv", "read", "expected"), FLAG_EXAMPLES, ids=lambda v: None)
+def test_each_flag_sets_its_recording_option(
+    action: str, argv: list[str], read: Any, expected: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Each row of the flag table parses and sets the RecordingCfg / SceneLogCfg field it names, and nothing else
+    differs from what the defaults give (so a flag cannot set the wrong field unnoticed)."""
+    import argparse
+    import dataclasses
+
+    from isaac_rerun.cli.options import add_rerun_args, flags, recording_cfg, rerun_options
+
+    monkeypatch.chdir(tmp_path)
+    parser = argparse.ArgumentParser()
+    add_rerun_args(parser, action)
+    opts = rerun_options(parser.parse_args(argv), action)
+    cfg = recording_cfg(opts, save_dir=opts.dir or "out", name_prefix=opts.name_prefix or "p")
+    assert read(cfg, opts) == expected
+    plain = rerun_options(parser.parse_args([]), action)
+    default = recording_cfg(plain, save_dir=plain.dir or "out", name_prefix=plain.name_prefix or "p")
+    given = {f.name for f in flags(action) if f.name in argv}
+    fields = {field for f in flags(action) if f.name in given for field in f.fields}
+    fields |= {"iteration_trigger"} if "--rerun_keep" in argv else set()  # --rerun_trigger none by default
+    fields |= {"iteration_trigger", "step_trigger", "episode_trigger"} if "--rerun_trigger" in argv else set()
+    fields |= {"episode_trigger"} if "--rerun_episodes" in argv else set()  # play's trigger stops after N episodes
+    if any(f.startswith("scene_log_cfg.") for f in fields):
+        fields.add("scene_log_cfg")
+
+    def same(name: str) -> bool:
+        a, b = getattr(cfg, name), getattr(default, name)
+        if name.endswith("_trigger") and a is not None and b is not None:  # triggers: the same when they fire alike
+            return _fires(a, 200) == _fires(b, 200)
+        return bool(a == b)
+
+    changed = {f.name for f in dataclasses.fields(cfg) if not same(f.name)}
+    assert changed <= fields, (argv, changed - fields)
+    assert files_in(tmp_path) == []
+
+
+def test_every_flag_has_an_example_and_sets_a_field_that_exists() -> None:
+    """The flag table: one row per flag, each with a test example above, each named field one of RecordingCfg's or
+    SceneLogCfg's; the core's option names map back to a flag."""
+    import dataclasses
+
+    from isaac_rerun.cli.options import FLAGS, PREFIX
+    from isaac_rerun.config import RecordingCfg, SceneLogCfg
+
+    names = [f.name for f in FLAGS]
+    assert len(names) == len(set(names)) and all(n.startswith(PREFIX) for n in names)
+    assert set(names) == {a for _, argv, _, _ in FLAG_EXAMPLES for a in argv if a.startswith(PREFIX)}
+    core = {f.name for f in dataclasses.fields(RecordingCfg)}
+    scene = {f"scene_log_cfg.{f.name}" for f in dataclasses.fields(SceneLogCfg)}
+    for flag in FLAGS:
+        assert set(flag.fields) <= core | scene, flag.name
+
+
+@pytest.mark.skipif(not HAS_REASONS, reason="isaac_rerun.history.Episode has no `reasons` yet (issue 20)")
+def test_keep_terminated_by_a_termination_term() -> None:
+    """``--rerun_keep terminated:TERM[,TERM]`` keeps the episodes whose reasons include one of the terms."""
+    import argparse
+
+    from isaac_rerun.cli.options import add_rerun_args, recording_cfg, rerun_options
+
+    parser = argparse.ArgumentParser()
+    add_rerun_args(parser, "train")
+    for argv, kept in [
+        ("terminated:base_contact", [("base_contact",), ("base_contact", "joint_limit")]),
+        ("terminated:base_contact,joint_limit", [("base_contact",), ("joint_limit",), ("base_contact", "joint_limit")]),
+    ]:
+        opts = rerun_options(parser.parse_args(["--rerun_keep", argv]), "train")
+        assert opts.trigger == "none" and opts.keep == argv
+        f = recording_cfg(opts, save_dir="out", name_prefix="p").episode_filter
+        for reasons in [("base_contact",), ("joint_limit",), ("base_contact", "joint_limit"), ("bad_orientation",)]:
+            assert _keeps(f, reasons) == (reasons in kept), (argv, reasons)
 
 
 @pytest.mark.skipif(HAS_RRD_READER, reason="the rerun-sdk here can read the snippets")
@@ -681,12 +811,13 @@ def test_a_moved_injection_point_fails_loudly(monkeypatch: pytest.MonkeyPatch) -
         with pytest.raises(InjectionError, match=r"backends\.play_skrl\.\w+ is no longer looked up by name in"):
             preflight("play", "skrl")
     # at run time: a hook that never fired (a bypassed patch) fails the run
-    from isaac_rerun.cli.options import RerunOptions
+    import argparse
 
-    opts = RerunOptions(
-        "train", None, 0, False, "iteration", None, 0, False, "auto", "world", None, None, None, None, False, None,
-        None, None, "auto",
-    )  # fmt: skip
+    from isaac_rerun.cli.options import add_rerun_args, rerun_options
+
+    parser = argparse.ArgumentParser()
+    add_rerun_args(parser, "train")
+    opts = rerun_options(parser.parse_args([]), "train")
     injection = Injection("train", "sb3", opts, preflight("train", "sb3"))
     for name in ("add_video_args", "pre_launch_video_config", "create_isaaclab_env", "PPO"):
         injection.hit(name)
