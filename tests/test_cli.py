@@ -449,9 +449,10 @@ def test_ls_table(snippet_folder: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert res.returncode == 0, tail(res)
     lines = res.stdout.splitlines()
     assert lines[0].split() == ["name", "trigger", "envs", "frames", "sim", "time", "episode", "returns", "episode",
-                                "lengths", "size"]  # fmt: skip
+                                "lengths", "ended", "size"]  # fmt: skip
     assert lines[1].split()[:4] == ["t-env-3-worst-episode-4", "kept:", "worst", "3"]
     assert "-9.50" in lines[1] and "30" in lines[1]
+    assert lines[1].split()[-3] == "?"  # written like isaac-rerun 0.2.0: no episode_reasons, so unknown
     row = next(line for line in lines if line.startswith("t-episode-0 "))
     assert "0:5.50 1:7.25" in row and "0:20 1:25" in row and "0,1" in row
     assert any(line.startswith("many.rrd:t-episode-7") for line in lines)
@@ -460,6 +461,64 @@ def test_ls_table(snippet_folder: Path, capsys: pytest.CaptureFixture[str]) -> N
 
     assert main(["ls", str(snippet_folder / "nope")]) == 2
     assert "PATH" in capsys.readouterr().err
+
+
+@needs_rrd_reader
+def test_ls_reads_facts_from_the_properties_not_the_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A snippet's trigger, envs, iteration and episode reasons come from its properties: a file renamed to a
+    meaningless name, holding a snippet whose name says something else, is listed as it was recorded."""
+    reasons = {"episode_reasons": ["base_contact", "time_out"], "iteration": 7}
+    write_snippet(
+        tmp_path / "t-iteration-7.rrd", "t-episode-3", props("iteration", [-2.5, 4.0], [9, 50], [2, 5], **reasons)
+    )
+    (tmp_path / "t-iteration-7.rrd").rename(tmp_path / "0001.rrd")
+    write_snippet(tmp_path / "x.rrd", "t-env-3-worst-episode-4", props("kept", [1.0], [4], [3]))  # 0.2.0 properties
+    snippets = {s["name"]: s for s in ls_json(tmp_path, capsys=capsys)["snippets"]}
+    renamed = snippets["t-episode-3"]
+    assert Path(renamed["path"]).name == "0001.rrd"
+    assert (renamed["trigger"], renamed["envs"], renamed["iteration"]) == ("iteration", [2, 5], 7)
+    assert (renamed["episode_envs"], renamed["episode_reasons"]) == ([2, 5], ["base_contact", "time_out"])
+    old = snippets["t-env-3-worst-episode-4"]
+    assert (old["trigger"], old["envs"], old["episode_reasons"], old["iteration"]) == ("kept", [3], None, None)
+    from isaac_rerun.cli import main
+
+    assert main(["ls", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines[0].split()
+    row = next(line for line in lines if line.startswith("0001 "))
+    assert row.split()[1:3] == ["iteration", "2,5"]  # the trigger of the properties, not 'episode' of the name
+    assert "2:base_contact 5:time_out" in row and header[-2] == "ended"
+    row = next(line for line in lines if line.startswith("x "))
+    assert row.split()[1] == "kept" and row.split()[-3] == "?"  # the name's 'worst' is only a name
+
+
+@needs_rrd_reader
+def test_view_why_opens_the_snippets_of_episodes_ended_by_a_term(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from isaac_rerun.cli import main
+
+    def snippet(name: str, returns: list[float], envs: list[int], reasons: list[str] | None) -> None:
+        extra = {} if reasons is None else {"episode_reasons": reasons}
+        write_snippet(tmp_path / f"{name}.rrd", name, props("episode", returns, [10] * len(envs), envs, **extra))
+        time.sleep(0.05)
+
+    snippet("fell-and-timed-out", [-4.0, 9.0], [0, 1], ["base_contact", "time_out"])
+    snippet("timed-out", [8.0], [0], ["time_out"])
+    snippet("fell-at-the-limit", [-1.0], [1], ["base_contact+joint_limit"])
+    snippet("old", [-9.0], [0], None)  # isaac-rerun 0.2.0: reasons unknown
+
+    def opened(*args: str) -> list[str]:
+        assert main(["view", str(tmp_path), "--dry_run", *args]) == 0
+        return [Path(c).stem for c in capsys.readouterr().out.strip().splitlines()[-1].split()[1:]]
+
+    assert opened("--why", "base_contact") == ["fell-at-the-limit", "fell-and-timed-out"]  # newest first
+    assert opened("--why", "joint_limit") == ["fell-at-the-limit"]
+    assert opened("--why", "time_out", "--worst", "1") == ["fell-and-timed-out"]
+    assert opened("--why", "base_contact", "--last", "1") == ["fell-at-the-limit"]
+    assert main(["view", str(tmp_path), "--dry_run", "--why", "bad_orientation"]) == 2
+    err = capsys.readouterr().err
+    assert "--why" in err and "base_contact, joint_limit, time_out" in err
 
 
 @needs_rrd_reader

@@ -2,9 +2,11 @@
 
 Both read the snippets' own description: the recorder writes each snippet's recording property
 ``/__properties/<snippet name>`` (why it was recorded, which envs, and once finished its frames, time span and whole
-episodes with their returns and lengths; :meth:`isaac_rerun.recorder.Recorder.stop`). A folder of one ``.rrd`` per
-snippet and a single ``.rrd`` holding many snippets (``save_path=``) read the same way. Only the properties are
-read (``rerun.chunk.RrdReader(...).stream().filter(content="/__properties/**")``), not the scene data. Nothing here
+episodes with their returns, lengths and why they ended). Every fact shown comes from there; a snippet's name (and
+its file's) is only a name, so a renamed file is listed as it was recorded. Files written by isaac-rerun 0.2.0 (no
+``episode_reasons`` nor ``iteration``) are listed too. A folder of one ``.rrd`` per snippet and a single ``.rrd``
+holding many snippets (``save_path=``) read the same way. Only the properties are read
+(``rerun.chunk.RrdReader(...).stream().filter(content="/__properties/**")``), not the scene data. Nothing here
 imports Isaac Lab, torch or an RL framework.
 """
 
@@ -37,9 +39,7 @@ METRICS_SUFFIX = "-metrics.rrd"
 """Training-curve files (:class:`~isaac_rerun.outputs.MetricsLog`): listed apart, never opened as snippets."""
 
 PROPERTIES = "/__properties"
-_LISTS = ("envs", "episode_envs", "episode_returns", "episode_lengths")
 _SORTS = ("time", "return", "name", "size")
-_KEPT = re.compile(r"-env-(\d+)-(.+)-episode-\d+$")
 
 
 @dataclass
@@ -60,6 +60,11 @@ class Snippet:
     episode_envs: list[int] = field(default_factory=list)
     episode_returns: list[float] = field(default_factory=list)
     episode_lengths: list[int] = field(default_factory=list)
+    episode_reasons: list[str] | None = None
+    """Why each whole episode ended (aligned with ``episode_envs``): its termination term(s), several joined by
+    ``+``; None where the recording does not say (isaac-rerun 0.2.0, or recorded without the terminations signal)."""
+    iteration: int | None = None
+    """The training iteration it was recorded in, where the recording says."""
     size: int = 0
     """Bytes of the file it is in."""
     in_file: int = 1
@@ -75,14 +80,17 @@ class Snippet:
 
     @property
     def why(self) -> str:
-        """The trigger; for an episode kept after the fact, with the filter's reason (the recorder writes
-        ``kept:<reason>``; the snippet's name ``…-env-<e>-<reason>-episode-<id>`` says it too): ``kept: worst``."""
+        """The trigger as recorded; an episode kept after the fact with the filter's reason (the recorder writes
+        ``kept:<reason>``): ``kept: worst``."""
         trigger = self.trigger or "?"
-        m = _KEPT.search(self.name)
         if trigger.startswith("kept"):
-            reason = trigger.partition(":")[2].strip() or (m.group(2) if m else "")
+            reason = trigger.partition(":")[2].strip()
             return f"kept: {reason}" if reason else "kept"
         return trigger
+
+    def ended_by(self, term: str) -> bool:
+        """True when one of its whole episodes ended by the termination term ``term`` (alone or with others)."""
+        return any(term in (reason or "").split("+") for reason in self.episode_reasons or ())
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -193,6 +201,8 @@ def _snippet(name: str, path: Path, values: dict[str, Any], size: int, started: 
         episode_envs=items("episode_envs", int),
         episode_returns=items("episode_returns", float),
         episode_lengths=items("episode_lengths", int),
+        episode_reasons=items("episode_reasons", str) if "episode_reasons" in values else None,
+        iteration=get("iteration", int),
         size=size,
         started=started,
     )
@@ -291,18 +301,26 @@ def _rows(snippets: Sequence[Snippet], root: Path) -> list[list[str]]:
                 "?" if s.sim_time is None else f"{s.sim_time:.2f} s",
                 _per_env(s.episode_envs, s.episode_returns, ".2f"),
                 _per_env(s.episode_envs, s.episode_lengths, "d"),
+                _ended(s),
                 _size(s.size) + ("*" if s.in_file > 1 else ""),
             ]
         )
     return rows
 
 
+def _ended(s: Snippet) -> str:
+    """The ``ended`` column: why each whole episode ended; ``?`` where the recording does not say."""
+    if s.episode_reasons is None:
+        return "?" if s.episode_envs else "-"
+    return _per_env(s.episode_envs, s.episode_reasons, "s")
+
+
 def format_table(snippets: Sequence[Snippet], root: Path) -> str:
     """The ``ls`` table."""
-    header = ["name", "trigger", "envs", "frames", "sim time", "episode returns", "episode lengths", "size"]
+    header = ["name", "trigger", "envs", "frames", "sim time", "episode returns", "episode lengths", "ended", "size"]
     rows = _rows(snippets, root)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    right = {3, 4, 7}
+    right = {3, 4, 8}
 
     def line(cells: list[str]) -> str:
         return "  ".join(
@@ -341,9 +359,13 @@ def ls(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------------------- view
-def select(snippets: Sequence[Snippet], *, last: int | None, worst: int | None) -> list[Snippet]:
-    """``--last N``: the N newest; ``--worst N``: the N with the lowest episode return (those with one); else all,
-    newest first."""
+def select(
+    snippets: Sequence[Snippet], *, last: int | None, worst: int | None, why: str | None = None
+) -> list[Snippet]:
+    """``--why TERM``: those holding an episode that ended by that termination term, then ``--last N``: the N
+    newest; ``--worst N``: the N with the lowest episode return (those with one); else all, newest first."""
+    if why is not None:
+        snippets = [s for s in snippets if s.ended_by(why)]
     if worst is not None:
         return [s for s in sort_snippets(snippets, "return") if math.isfinite(s.worst_return)][:worst]
     newest = sort_snippets(snippets, "time")
@@ -405,7 +427,14 @@ def view(args: argparse.Namespace) -> int:
     """``isaac-rerun view PATH [--last N | --worst N] [--web]``."""
     root = Path(args.path).expanduser()
     snippets, _, _ = scan(root, recursive=args.recursive)
-    chosen = select(snippets, last=args.last, worst=args.worst)
+    chosen = select(snippets, last=args.last, worst=args.worst, why=args.why)
+    if not chosen and args.why is not None:
+        seen = sorted({t for s in snippets for r in s.episode_reasons or () for t in (r or "").split("+") if t})
+        raise CliError(
+            f"--why: no snippet in {root} holds an episode that ended by {args.why!r}"
+            + (f" (their episodes ended by: {', '.join(seen)})" if seen else " (none records why its episodes ended)")
+            + (" with an episode return" if args.worst and seen else "")
+        )
     if not chosen:
         raise CliError(f"PATH: no snippets to open in {root}" + (" (none has an episode return)" if args.worst else ""))
     files = _files(chosen)
@@ -457,7 +486,8 @@ def add_parsers(sub: Any) -> None:
         help="list the snippets in a folder (or a .rrd holding several)",
         description="A table of the snippets in PATH, read from the files themselves: name, trigger (why it was "
         "recorded: step / episode / iteration / manual / kept: <filter> / nan), recorded envs, frames, simulated "
-        "time, the returns and lengths of the whole episodes it holds (env:value when several envs), file size. "
+        "time, the returns and lengths of the whole episodes it holds and why each ended (its termination terms; "
+        "env:value when several envs; '?' where the recording does not say), file size. "
         "Training-curve files (*-metrics.rrd) are listed apart.",
     )
     ls_p.add_argument("path", metavar="PATH", help="a folder of .rrd snippets, or one .rrd file")
@@ -475,14 +505,20 @@ def add_parsers(sub: Any) -> None:
     view_p = sub.add_parser(
         "view",
         help="open snippets in the Rerun viewer",
-        description="Open the snippets in PATH in the Rerun viewer (the `rerun` next to this Python): a native "
-        "viewer, or with --web a web viewer served over HTTP (for a machine without a display), whose URL is "
-        "printed; it serves until Ctrl+C.",
+        description="Open the snippets in PATH (or those --why, --last, --worst choose) in the Rerun viewer (the "
+        "`rerun` next to this Python): a native viewer, or with --web a web viewer served over HTTP (for a machine "
+        "without a display), whose URL is printed; it serves until Ctrl+C.",
     )
     view_p.add_argument("path", metavar="PATH", help="a folder of .rrd snippets, or one .rrd file")
     which = view_p.add_mutually_exclusive_group()
     which.add_argument("--last", type=positive_int, metavar="N", help="the N newest snippets")
     which.add_argument("--worst", type=positive_int, metavar="N", help="the N snippets with the lowest episode returns")
+    view_p.add_argument(
+        "--why",
+        metavar="TERM",
+        help="only the snippets holding an episode that ended by this termination term (e.g. base_contact, "
+        "time_out; as `isaac-rerun ls` shows them under 'ended'); with --last / --worst, among those",
+    )
     view_p.add_argument("-r", "--recursive", action="store_true", help="also the folders below PATH")
     view_p.add_argument("--web", action="store_true", help="serve the web viewer instead of spawning a native one")
     view_p.add_argument("--web_port", type=_port, default=9090, help="--web: HTTP port of the viewer (default: 9090)")
