@@ -21,6 +21,15 @@ def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
+def _flag_view(array: np.ndarray) -> Any:
+    """A flat view of per-env flags: a ``memoryview`` for bools (indexing it gives a Python bool, cheaper than a numpy
+    scalar), the numpy array otherwise."""
+    flat = array.reshape(-1)
+    if flat.dtype == np.bool_ and flat.flags.c_contiguous:
+        return memoryview(flat.view(np.uint8)).cast("?")
+    return flat
+
+
 class RowSelector:
     """Pick fixed rows (e.g. the logged envs) of per-row arrays into owned numpy arrays.
 
@@ -33,6 +42,41 @@ class RowSelector:
         self.host = np.asarray(rows, dtype=np.int64)
         self._device: dict[str, Any] = {}
         self._views: list[tuple[Any, np.ndarray]] = []  # numpy views of the last CPU tensors seen (kept alive)
+        self._first = int(self.host[0]) if len(self.host) else 0
+        self._flags: list[tuple[Any, tuple[int, int], Any]] = []  # flag views: (tensor, memory, view)
+
+    def flag(self, x: Any) -> bool:
+        """The first row's entry of a per-row flag array (the tracked env's done flag) as a bool.
+
+        Isaac Lab updates its done buffers in place and hands out the same tensor every step: its view is cached while
+        the same tensor comes back (one identity check and one index); skrl hands out fresh views of the same memory:
+        the view is kept while the memory is the same. Bool views are ``memoryview`` casts (a Python bool per index).
+        """
+        for cached in self._flags:
+            if cached[0] is x:
+                return bool(cached[2][self._first])
+        if isinstance(x, np.ndarray):
+            return bool(x.reshape(-1)[self._first])
+        x = as_tensor(x)
+        if getattr(x, "is_cpu", False) and x.is_contiguous():
+            key = (x.data_ptr(), x.numel())
+            view = next((c[2] for c in self._flags if c[1] == key), None)
+            if view is None:
+                view = _flag_view(x.detach().numpy())
+            # keep the tensor: its memory cannot be reused by another one while we hold the view
+            self._flags = [(x, key, view), *self._flags[:1]]
+            return bool(view[self._first])
+        return bool(x.reshape(-1)[self._first])
+
+    def device_index(self, device: Any) -> Any:
+        """The rows as a torch index tensor on ``device`` (made once per device)."""
+        key = str(device)
+        idx = self._device.get(key)
+        if idx is None:
+            import torch
+
+            idx = self._device[key] = torch.as_tensor(self.host, device=device, dtype=torch.long)
+        return idx
 
     def __call__(self, x: Any, dtype: Any = np.float32) -> np.ndarray:
         x = as_tensor(x)
@@ -47,13 +91,7 @@ class RowSelector:
                 view = x.detach().numpy()
                 self._views = [(x, view), *self._views[:3]]
                 return np.asarray(view[self.host], dtype=dtype)
-            key = str(x.device)
-            idx = self._device.get(key)
-            if idx is None:
-                import torch
-
-                idx = self._device[key] = torch.as_tensor(self.host, device=x.device, dtype=torch.long)
-            rows = x.index_select(0, idx).detach().to("cpu")
+            rows = x.index_select(0, self.device_index(x.device)).detach().to("cpu")
             if rows.is_floating_point():
                 rows = rows.float()  # numpy has no bfloat16
             return np.array(rows.numpy(), dtype=dtype, copy=True)

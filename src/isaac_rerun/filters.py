@@ -4,7 +4,8 @@ A filter is either
 
 * a function ``episode_filter(ep) -> bool`` called when a candidate env's episode ends, with an
   :class:`~isaac_rerun.history.Episode` (``ep.env``, ``ep.episode_id``, ``ep.episode_return``, ``ep.length``,
-  ``ep.terminated``, ``ep.truncated``, ``ep.info``): True keeps it; or
+  ``ep.terminated``, ``ep.truncated``, ``ep.reasons``, ``ep.info``): True keeps it — e.g.
+  ``lambda ep: "base_contact" in ep.reasons``; or
 * a **window filter**, an object with ``select(episodes) -> kept episodes`` and a window — every ``window`` env steps,
   or per training iteration (``per_iteration=True``): ``select`` is called with the episodes that ended in the
   window when it closes.
@@ -18,6 +19,8 @@ Examples
 >>> f = terminated()
 >>> f.reason
 'terminated'
+>>> terminated("base_contact").reason
+'base-contact'
 >>> worst_return(window=1000).window, worst_return(per_iteration=True).per_iteration
 (1000, True)
 """
@@ -59,9 +62,29 @@ def terminated_episode(ep: Episode) -> bool:
 terminated_episode.reason = "terminated"  # type: ignore[attr-defined]
 
 
-def terminated() -> Callable[[Episode], bool]:
-    """Keep the episodes that ended by a termination (the robot fell, …), not by a time-out."""
-    return terminated_episode
+class _TerminatedBy:
+    """Keep the episodes that a given termination term ended (``ep.reasons``)."""
+
+    def __init__(self, terms: tuple[str, ...]):
+        for t in terms:
+            if not isinstance(t, str) or not t:
+                raise TypeError(f"`terminated()` takes termination term names (non-empty str), got {t!r}")
+        self.terms = terms
+        self.reason = "+".join(terms).replace("_", "-")
+        self.__name__ = f"terminated_{'_or_'.join(terms)}"
+
+    def __call__(self, ep: Episode) -> bool:
+        return any(t in ep.reasons for t in self.terms)
+
+    def __repr__(self) -> str:
+        return f"terminated({', '.join(map(repr, self.terms))})"
+
+
+def terminated(*terms: str) -> Callable[[Episode], bool]:
+    """Keep the episodes that ended by a termination, not by a time-out; with ``terms`` (Isaac Lab termination term
+    names, e.g. ``terminated("base_contact")``), those that one of these terms ended (:attr:`Episode.reasons
+    <isaac_rerun.history.Episode.reasons>`: needs ``"terminations"`` in ``builtin_signals``, the default)."""
+    return _TerminatedBy(tuple(terms)) if terms else terminated_episode
 
 
 class _Extreme:

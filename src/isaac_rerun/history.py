@@ -2,10 +2,12 @@
 
 Triggers decide *before* an episode what to record; the history decides *after*. It keeps the last ``history``
 frames of every candidate env (``history_envs``, default all) — body poses (the terminal pose before the auto-reset,
-as the recorder's frames), rewards and actions — in buffers preallocated on the simulation device, written by
+as the recorder's frames), rewards, actions and what each channel with a ``read_all`` gathers (Isaac Lab's reward
+terms, commands, joints, your signals) — in buffers preallocated on the simulation device, written by
 device-to-device copies: no allocation and no copy to the host per step while nothing is saved. When an episode of
 a candidate env ends, the episode filter (:mod:`isaac_rerun.filters`) decides whether to keep it; a kept episode is
 written as a snippet from its reset frame to its terminal frame, named ``{prefix}-env-{env}-{reason}-episode-{id}``
+(its properties: ``trigger`` ``"kept:<reason>"``, ``ident`` the episode id)
 (an episode longer than the history is written from the oldest frame kept, and its recording says
 ``complete = False``). The NaN guard writes the last frames of an env whose poses, observations or rewards stop being
 finite, as ``{prefix}-env-{env}-nan-step-{step}``, and warns once with the file's path.
@@ -13,8 +15,8 @@ finite, as ``{prefix}-env-{env}-nan-step-{step}``, and warns once with the file'
 What it costs, per step:
 
 * memory (stated by :attr:`History.nbytes`, refused above ``max_history_bytes``): ``history`` × (candidate envs ×
-  bodies × 28 B of float32 poses + candidate envs × 4 B of rewards + candidate envs × actions × 4 B), plus one
-  reset pose per env and body;
+  bodies × 28 B of float32 poses + candidate envs × 4 B of rewards + candidate envs × actions × 4 B + candidate envs ×
+  signal columns × 4 B), plus ``START_DEPTH`` reset poses per env and body;
 * device work: one copy of the candidates' pose rows per asset, their rewards and actions into the ring (one
   ``index_select`` into a preallocated slot when the candidates are a subset);
 * host work: reading the done flags (a numpy view on the CPU; ``num_envs`` bytes from a GPU — the recorder reads the
@@ -70,16 +72,21 @@ class Episode:
     """``env_step`` of its terminal step."""
     iteration: int = -1
     """The training iteration it ended in (-1 where the framework has none)."""
+    reasons: tuple[str, ...] = ()
+    """The termination terms that ended it (``("base_contact",)``, ``("time_out",)``; several when several were set);
+    empty for a direct env or with ``"terminations"`` not in ``builtin_signals``."""
 
 
 @dataclass
 class KeptFrames:
     """Frames of one env read back from the history, ready to be written as a snippet."""
 
-    name: str
+    name: str  # without the name prefix: env-3-worst-episode-7
     env: int
     trigger: str
+    ident: int  # the episode id (kept episodes) or the env step (NaN dumps)
     parts: list[np.ndarray]  # per asset: (F, 1 or N_a, B_a, 7) poses, as IsaacLabScene.rows_from_assets takes them
+    rows: dict[str, list[np.ndarray | None]]  # per channel key: each frame's (1, width) row of read_all (None: none)
     steps: list[StepRows]
     env_steps: list[int]
     global_steps: list[int]
@@ -107,6 +114,9 @@ class History:
         Actions per env, if known now (the memory is stated with it; else counted when actions first come).
     write:
         Called with each :class:`KeptFrames` to write (the recorder's snippet writer); returns the file path or None.
+    channels:
+        The recorder's channels: those with a :attr:`~isaac_rerun.channels.Channel.key` whose
+        :meth:`~isaac_rerun.channels.Channel.read_all` gives a tensor get a ring of their own.
     """
 
     def __init__(
@@ -116,6 +126,7 @@ class History:
         *,
         action_dim: int | None,
         write: Callable[[KeptFrames], Any],
+        channels: Sequence[Any] = (),
     ):
         import torch
 
@@ -137,7 +148,9 @@ class History:
         self._idx = torch.as_tensor(self.candidates, device=self.device, dtype=torch.long)
         shapes = [(c if per_env else t.shape[0], t.shape[1]) for t, per_env, _ in tensors]
         bodies = sum(n * b for n, b in shapes)
-        per_frame = bodies * POSE_BYTES + c * 4 + c * 4 * (action_dim or 0)
+        self.sources = [(ch.key, ch.read_all) for ch in channels if ch.key and ch.read_all() is not None]
+        widths = [int(read().shape[1]) for _, read in self.sources]
+        per_frame = bodies * POSE_BYTES + c * 4 + c * 4 * (action_dim or 0) + c * 4 * sum(widths)
         self.nbytes = self.k * per_frame + START_DEPTH * bodies * POSE_BYTES
         """Bytes the history holds on the device (poses, rewards, actions, reset poses)."""
         if self.nbytes > cfg.max_history_bytes:
@@ -157,6 +170,10 @@ class History:
             torch.empty((START_DEPTH, n, b, 7), dtype=t.dtype, device=self.device)
             for (t, _, _), (n, b) in zip(tensors, shapes, strict=True)
         ]
+        self.rings = {
+            key: torch.full((self.k, c, w), float("nan"), dtype=torch.float32, device=self.device)
+            for (key, _), w in zip(self.sources, widths, strict=True)
+        }
         self.rewards = torch.zeros((self.k, c), dtype=torch.float32, device=self.device)
         self.actions: Any = None  # (k, c, A), made when actions first come
         self.ep_return = torch.zeros(c, dtype=torch.float64, device=self.device)
@@ -176,6 +193,8 @@ class History:
         self.saved_in_window: dict[int, int] = {}
         self.nan_seen = np.zeros(c, dtype=bool)
         self._begun = False
+        view = getattr(scene, "env_view", None)
+        self._reasons = view.termination_reasons if view is not None and "terminations" in cfg.builtin_signals else None
 
     # ------------------------------------------------------------------ driven by the recorder
     def begin(self) -> None:
@@ -260,7 +279,8 @@ class History:
         self, ended: np.ndarray, term: np.ndarray, trunc: np.ndarray, info: Any, env_step: int, iteration: int
     ) -> None:
         returns = self.ep_return[self._ended_index(ended)].cpu().numpy()  # the envs that ended: a few numbers
-        for j, ret in zip(ended, returns, strict=True):
+        why = self._reasons([self.candidates[j] for j in ended]) if self._reasons is not None else [""] * len(ended)
+        for j, ret, reason in zip(ended, returns, why, strict=True):
             env = self.candidates[j]
             ep = Episode(
                 env=env,
@@ -275,6 +295,7 @@ class History:
                 else -1,
                 last_step=env_step,
                 iteration=iteration,
+                reasons=tuple(reason.split("+")) if reason else (),
             )
             pending = _Pending(ep, int(self.ep_first_t[j]), self.t)
             if self.filter is None or not self.ep_started[j]:
@@ -300,9 +321,9 @@ class History:
     def _save(self, p: _Pending, reason: str) -> None:
         ep = p.ep
         j = int(self._pos[ep.env])
-        name = f"{self.cfg.name_prefix}-env-{ep.env}-{reason}-episode-{ep.episode_id}"
+        name = f"env-{ep.env}-{reason}-episode-{ep.episode_id}"
         start = ep.episode_id % START_DEPTH if self.ep_count[j] - ep.episode_id < START_DEPTH else None
-        self._write_frames(j, name, f"kept:{reason}", first_t=p.first_t, last_t=p.last_t, start=start)
+        self._write_frames(j, name, f"kept:{reason}", ep.episode_id, first_t=p.first_t, last_t=p.last_t, start=start)
 
     def _nan_guard(self, slot: int, rewards: Any, observations: Any, env_step: int) -> None:
         import torch
@@ -322,8 +343,10 @@ class History:
         for j in found:
             self.nan_seen[j] = True
             env = self.candidates[j]
-            name = f"{self.cfg.name_prefix}-env-{env}-nan-step-{env_step}"
-            path = self._write_frames(int(j), name, "nan", first_t=self.t - self.k + 1, last_t=self.t, start=None)
+            name = f"env-{env}-nan-step-{env_step}"
+            path = self._write_frames(
+                int(j), name, "nan", env_step, first_t=self.t - self.k + 1, last_t=self.t, start=None
+            )
             if path is not None:  # a dump dropped by the rate limit has its own warning
                 self._warn(
                     "nan",
@@ -332,7 +355,9 @@ class History:
                 )
 
     # ------------------------------------------------------------------ writing
-    def _write_frames(self, j: int, name: str, trigger: str, *, first_t: int, last_t: int, start: int | None) -> Any:
+    def _write_frames(
+        self, j: int, name: str, trigger: str, ident: int, *, first_t: int, last_t: int, start: int | None
+    ) -> Any:
         """Read env ``j``'s frames ``first_t..last_t`` (those still kept) back from the device and write them, after
         the reset frame kept at ``start`` (an episode's; None: no reset frame, the last frames before NaNs)."""
         import torch
@@ -365,6 +390,10 @@ class History:
                 first = first.index_select(0, env_rows) if per_env else first
                 frames = torch.cat([first.unsqueeze(0), frames], dim=0)
             parts.append(frames.cpu().numpy().copy())
+        rows: dict[str, list[np.ndarray | None]] = {}
+        for key, ring in self.rings.items():
+            values = ring.index_select(0, slots)[:, j].cpu().numpy()  # (F, width)
+            rows[key] = [None] * with_reset + [values[i : i + 1] for i in range(len(values))]
         rewards = self.rewards.index_select(0, slots)[:, j].cpu().numpy() if self.rewarded else None
         actions = None if self.actions is None else self.actions.index_select(0, slots)[:, j].cpu().numpy()
         steps: list[StepRows] = []
@@ -385,13 +414,16 @@ class History:
         if with_reset:
             env_steps.insert(0, max(env_steps[0] - 1, 0))
             glob.insert(0, glob[0])
-        kept = KeptFrames(name, self.candidates[j], trigger, parts, steps, env_steps, glob, complete)
+        kept = KeptFrames(name, self.candidates[j], trigger, ident, parts, rows, steps, env_steps, glob, complete)
         return self.write(kept)
 
     # ------------------------------------------------------------------ copies on the device
     def _copy_poses(self, slot: int) -> None:
+        """This step's frame into the ring: poses and every channel's data."""
         for ring, (src, per_env, _) in zip(self.poses, self.scene.pose_tensors(), strict=True):
             self._copy_rows(ring[slot], src, per_env)
+        for key, read in self.sources:
+            self._copy_rows(self.rings[key][slot], read())
 
     def _copy_start_poses(self, envs: np.ndarray) -> None:
         """The poses now are the first frame of the new episodes of candidate envs ``envs`` (positions)."""

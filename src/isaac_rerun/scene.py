@@ -30,6 +30,7 @@ import rerun as rr
 from isaac_rerun import _arrays, _compat, _quat, usd_visuals
 from isaac_rerun.channels import Body, ChannelContext, Sample
 from isaac_rerun.config import SceneLogCfg, resolve_logged_envs
+from isaac_rerun.envview import EnvView
 
 __all__ = ["IsaacLabRerunLogger", "IsaacLabScene", "SceneLogCfg", "validate_logged_envs"]
 
@@ -80,6 +81,9 @@ class IsaacLabScene:
     cfg:
         What is drawn besides the bodies (:class:`~isaac_rerun.config.SceneLogCfg`, a dict of its fields, or None
         for the defaults).
+    env:
+        The Isaac Lab env the scene belongs to (``env.unwrapped``), for its managers
+        (:class:`~isaac_rerun.envview.EnvView`); None: no manager signals.
     """
 
     def __init__(
@@ -89,6 +93,7 @@ class IsaacLabScene:
         *,
         quaternion_order: str = "auto",
         cfg: SceneLogCfg | Mapping[str, Any] | None = None,
+        env: Any = None,
     ):
         self.cfg = SceneLogCfg.coerce(cfg, "scene_log_cfg")
         if quaternion_order not in ("auto", "xyzw", "wxyz"):
@@ -100,6 +105,9 @@ class IsaacLabScene:
                     f".rigid_object_collections, .num_envs), got {type(scene).__name__} without `.{attr}`"
                 )
         self.scene = scene
+        self.env = env
+        self.env_view: EnvView | None = EnvView(env) if env is not None else None
+        """The env's managers, read-only (None without an env)."""
         self.num_envs = int(scene.num_envs)
         self.logged_envs = resolve_logged_envs(logged_envs, self.num_envs)
         self.quaternion_order = quaternion_order
@@ -159,6 +167,7 @@ class IsaacLabScene:
             global_visuals=self.global_visuals,
             global_shift=self._global_shift,
             resolve_env_pattern=self.resolve_env_pattern,
+            env=self.env_view,
         )
 
     @property
@@ -173,6 +182,7 @@ class IsaacLabScene:
         if scene is None:
             cfg = replace(self.cfg, **cfg_changes) if cfg_changes else self.cfg
             scene = IsaacLabScene(self.scene, list(envs), quaternion_order=self.quaternion_order, cfg=cfg)
+            scene.env, scene.env_view = self.env, self.env_view
             self._for_envs[key] = scene
         return scene
 

@@ -85,7 +85,7 @@ class RecordingSession:
                 )
             return self.recorder
         cfg = self.cfg
-        scene = IsaacLabScene(base.scene, cfg.logged_envs, cfg=cfg.scene_log_cfg)  # checks logged_envs
+        scene = IsaacLabScene(base.scene, cfg.logged_envs, cfg=cfg.scene_log_cfg, env=base)  # checks logged_envs
         app_id = application_id_of(base)
         self.recorder = Recorder(
             scene,

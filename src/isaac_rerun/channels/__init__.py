@@ -25,7 +25,9 @@ length), :mod:`~isaac_rerun.channels.sensors` (contact forces, ray hits), :mod:`
 
 from __future__ import annotations
 
-from isaac_rerun.channels import bodies, cameras, markers, scalars, sensors, trails
+from typing import TYPE_CHECKING
+
+from isaac_rerun.channels import bodies, cameras, markers, scalars, sensors, signals, trails
 from isaac_rerun.channels.base import (
     INSTANCES,
     Body,
@@ -34,8 +36,13 @@ from isaac_rerun.channels.base import (
     Sample,
     StepRows,
     TimeColumns,
+    Views,
     instanced_path,
 )
+from isaac_rerun.channels.signals import SignalChannel
+
+if TYPE_CHECKING:
+    from isaac_rerun.config import RecordingCfg
 
 __all__ = [
     "INSTANCES",
@@ -43,19 +50,46 @@ __all__ = [
     "Channel",
     "ChannelContext",
     "Sample",
+    "SignalChannel",
     "StepRows",
     "TimeColumns",
+    "Views",
     "build_channels",
     "instanced_path",
 ]
 
 
-def build_channels(ctx: ChannelContext, *, log_scalars: bool = True, history: bool = False) -> list[Channel]:
-    """The channels for ``ctx`` that its :class:`~isaac_rerun.config.SceneLogCfg` turns on, in drawing order.
+def build_channels(
+    ctx: ChannelContext, cfg: RecordingCfg | None = None, *, history: bool = False, like: list[Channel] | None = None
+) -> list[Channel]:
+    """Every channel a recording of ``ctx`` has, in drawing order: the one place the channel list is assembled from
+    the configuration (``cfg``: :class:`~isaac_rerun.config.RecordingCfg`, default options when None; its
+    :class:`~isaac_rerun.config.SceneLogCfg` is ``ctx.cfg``).
 
-    ``history``: only the channels a frame of the rolling history can feed (poses, trails, scalars).
+    ``history``: only the channels a frame of the rolling history can feed (poses, trails, scalars, signals);
+    ``like``: the recorder's channels, whose signals (already read and checked) are reused for ``ctx``'s envs.
     """
-    channels: list[Channel] = [*bodies.channels(ctx), *trails.channels(ctx), scalars.ScalarChannel(ctx, log_scalars)]
+    from isaac_rerun.config import RecordingCfg
+
+    cfg = cfg if cfg is not None else RecordingCfg()
+    builtin = cfg.builtin_signals
+    view = ctx.env
+    action_names = None
+    if view is not None and "actions" in builtin:
+        action_names = view.action_names()
+    terminations = view is not None and "terminations" in builtin and bool(view.termination_terms())
+    channels: list[Channel] = [
+        *bodies.channels(ctx),
+        *trails.channels(ctx),
+        scalars.ScalarChannel(ctx, cfg.log_scalars, action_names=action_names, terminations=terminations),
+    ]
+    template = next((c for c in like or [] if isinstance(c, SignalChannel)), None)
+    if template is not None:
+        sig = template.for_context(ctx)
+    else:
+        sig = SignalChannel(ctx, signals.sources_for(ctx, builtin, dict(cfg.signals)))  # type: ignore[arg-type]
+    if sig:
+        channels.append(sig)
     if not history:
         channels += [*sensors.channels(ctx), *markers.channels(ctx), *cameras.channels(ctx)]
     return channels

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -13,6 +13,7 @@ from isaac_rerun._arrays import RowSelector
 
 if TYPE_CHECKING:
     from isaac_rerun.config import SceneLogCfg
+    from isaac_rerun.envview import EnvView
     from isaac_rerun.usd_visuals import PrimVisual
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Sample",
     "StepRows",
     "TimeColumns",
+    "Views",
     "instanced_path",
     "partitioned",
 ]
@@ -80,6 +82,8 @@ class ChannelContext:
     """What the ``"origin"`` env layout subtracts from global prims (the tracked env's origin), None otherwise."""
     resolve_env_pattern: Callable[[str, int], str | None]
     """An Isaac Lab prim-path expression (``{ENV_REGEX_NS}/Robot/.*``) resolved in one env; None if not per env."""
+    env: EnvView | None = None
+    """The env's managers and articulations, read-only (:class:`~isaac_rerun.envview.EnvView`); None without an env."""
 
     @property
     def instanced(self) -> bool:
@@ -129,10 +133,33 @@ class StepRows:
     """``(L,)`` bool: the env was reset since the previous frame of this snippet (trails break here)."""
     advance: bool = True
     """False for a frame that took no env step (a reset frame): no reward, same ``sim_time`` as the frame before."""
+    reasons: Sequence[str] | None = None
+    """``(L,)`` why each env's episode ended at this frame (termination terms joined by ``+``; ``""`` where it did not
+    end or the env has no termination manager); None when terminations are not recorded."""
+
+
+@dataclass
+class Views:
+    """What a channel adds to the default layout (:mod:`isaac_rerun.blueprint`): plots beside the 3D view, text logs,
+    and entities drawn from the snippet's start up to the time cursor (trails)."""
+
+    plots: list[tuple[str, list[str], str]] = field(default_factory=list)
+    """``(name, entity paths, slot)``; plots of the same name are merged; ``slot``: ``"top"`` (always shown),
+    ``"middle"`` or ``"bottom"`` (tabs)."""
+    texts: list[tuple[str, str]] = field(default_factory=list)
+    """``(name, entity path)`` of text logs (shown with the bottom tabs)."""
+    growing: list[str] = field(default_factory=list)
+    """Entities shown from the start of the snippet's frame timeline up to the cursor (trails)."""
+
+    def plot(self, name: str, contents: list[str], slot: str = "middle") -> None:
+        self.plots.append((name, contents, slot))
 
 
 class Channel:
     """One kind of recorded data (see the module docstring). Subclasses override what they need."""
+
+    key: str = ""
+    """A name for the rolling history: a channel with a key and :meth:`read_all` has its data kept every step."""
 
     max_buffered_frames: int | None = None
     """A bound on frames between sends (large data such as images), None for none."""
@@ -154,6 +181,19 @@ class Channel:
 
     def clear(self) -> None:
         """Drop the buffered frames (the snippet failed)."""
+
+    def views(self) -> Views | None:
+        """This channel's part of the default layout (:mod:`isaac_rerun.blueprint`), or None."""
+        return None
+
+    def read_all(self) -> Any:
+        """For the rolling history: every env's data now as one ``(num_envs, width)`` tensor on the simulation
+        device, or None when this channel's frames are not kept that way."""
+        return None
+
+    def from_rows(self, rows: np.ndarray) -> Any:
+        """Rows ``(L, width)`` of :meth:`read_all` for the logged envs, as :meth:`gather` returns them."""
+        raise NotImplementedError
 
     def summary(self) -> dict[str, Any]:
         """What this channel tells about the snippet so far, for the recording's properties (see

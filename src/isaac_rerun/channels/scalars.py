@@ -7,7 +7,11 @@ Per-env layout: ``/scalars/env_<i>/reward``, ``…/action`` (one series per acti
 end at that frame.
 
 An episode's return and length are logged at its terminal frame when the whole episode was recorded (it started
-inside the snippet); its return only when rewards were given for it (``log_scalars=True``).
+inside the snippet); its return only when rewards were given for it (``log_scalars=True``). With terminations
+recorded, each episode end of a logged env is also a text entry at ``/episodes`` on the terminal frame (``env 3 ended:
+base_contact after 412 steps, return -3.1``), and the snippet's properties list each whole episode's reason
+(``episode_reasons``, aligned with ``episode_envs``). Actions are named by joint where the env's action manager says
+(``FL_hip_joint``; instanced ``env 37 FL_hip_joint``), else by index.
 """
 
 from __future__ import annotations
@@ -17,19 +21,31 @@ from typing import Any
 import numpy as np
 import rerun as rr
 
-from isaac_rerun.channels.base import Channel, ChannelContext, StepRows, TimeColumns
+from isaac_rerun.channels.base import Channel, ChannelContext, StepRows, TimeColumns, Views
 
-__all__ = ["SCALARS_ROOT", "ScalarChannel"]
+__all__ = ["EPISODES", "SCALARS_ROOT", "ScalarChannel"]
 
 SCALARS_ROOT = "/scalars"
+EPISODES = "/episodes"
+"""The text log of episode ends (``env 3 ended: base_contact after 412 steps, return -3.1``)."""
 POINT_SIZE = 4.0
 
 
 class ScalarChannel(Channel):
     """Rewards, actions, episode returns and lengths of the logged envs (see the module docstring)."""
 
-    def __init__(self, ctx: ChannelContext, log_scalars: bool = True):
+    def __init__(
+        self,
+        ctx: ChannelContext,
+        log_scalars: bool = True,
+        *,
+        action_names: list[str] | None = None,
+        terminations: bool = False,
+    ):
         self.envs = list(ctx.logged_envs)
+        self.action_names = action_names
+        self.terminations = terminations
+        self.texts: list[tuple[int, str]] = []
         self.instanced = ctx.instanced
         self.log_scalars = log_scalars
         n = len(self.envs)
@@ -42,7 +58,7 @@ class ScalarChannel(Channel):
         self.episodes: list[tuple[int, int, float | None, int]] = []  # (row, env position, return, length)
         self.styled: set[str] = set()
         self.names = [f"env {e}" for e in self.envs]
-        self.completed: list[tuple[int, float | None, int]] = []  # this snippet's whole episodes: env, return, length
+        self.completed: list[tuple[int, float | None, int, str]] = []  # whole episodes: env, return, length, reason
 
     def start(self, stream: rr.RecordingStream, *, static: bool) -> None:
         self.seen_start[:] = False
@@ -67,10 +83,17 @@ class ScalarChannel(Channel):
             self.actions.append((row, step.actions))
         if step.ended is not None and step.ended.any():
             for j in np.nonzero(step.ended)[0]:
+                reason = str(step.reasons[j]) if step.reasons is not None else ""
+                ret = float(self.ep_return[j]) if self.ep_rewarded[j] else None
                 if self.seen_start[j]:
-                    ret = float(self.ep_return[j]) if self.ep_rewarded[j] else None
                     self.episodes.append((row, int(j), ret, int(self.ep_length[j])))
-                    self.completed.append((self.envs[j], ret, int(self.ep_length[j])))
+                    self.completed.append((self.envs[j], ret, int(self.ep_length[j]), reason))
+                if self.terminations:
+                    text = f"env {self.envs[j]} ended: {reason or 'done'}"
+                    if self.seen_start[j]:
+                        text += f" after {int(self.ep_length[j])} steps"
+                        text += f", return {ret:.4g}" if ret is not None else ""
+                    self.texts.append((row, text))
                 self.seen_start[j] = True  # the next episode starts at the next frame
                 self.ep_return[j] = 0
                 self.ep_rewarded[j] = False
@@ -87,19 +110,43 @@ class ScalarChannel(Channel):
             self._send_series(stream, "action", rows, values, times, points=False)
         if self.episodes:
             self._send_episodes(stream, times)
+        if self.texts:
+            stream.send_columns(
+                EPISODES,
+                indexes=times([r for r, _ in self.texts]),
+                columns=rr.TextLog.columns(text=[t for _, t in self.texts]),
+            )
         self.clear()
 
     def clear(self) -> None:
-        self.rewards, self.actions, self.episodes = [], [], []
+        self.rewards, self.actions, self.episodes, self.texts = [], [], [], []
+
+    def views(self) -> Views:
+        def entities(metric: str) -> list[str]:
+            if self.instanced:
+                return [f"{SCALARS_ROOT}/{metric}"]
+            return [f"{SCALARS_ROOT}/env_{e}/{metric}" for e in self.envs]
+
+        v = Views()
+        v.plot("reward", entities("reward"), slot="top")
+        v.plot("action", entities("action"), slot="middle")
+        v.plot("episode return", entities("episode_return"), slot="bottom")
+        v.plot("episode length", entities("episode_length"), slot="bottom")
+        if self.terminations:
+            v.texts.append(("episodes", EPISODES))
+        return v
 
     def summary(self) -> dict[str, Any]:
         """The whole episodes this snippet holds: their envs, returns (NaN without rewards) and lengths."""
         done = self.completed
-        return {
-            "episode_envs": [e for e, _, _ in done],
-            "episode_returns": [float("nan") if r is None else r for _, r, _ in done],
-            "episode_lengths": [n for _, _, n in done],
+        out = {
+            "episode_envs": [e for e, _, _, _ in done],
+            "episode_returns": [float("nan") if r is None else r for _, r, _, _ in done],
+            "episode_lengths": [n for _, _, n, _ in done],
         }
+        if self.terminations:
+            out["episode_reasons"] = [reason for _, _, _, reason in done]
+        return out
 
     # ------------------------------------------------------------------ sending
     def _send_series(
@@ -118,7 +165,8 @@ class ScalarChannel(Channel):
             for j, env in enumerate(self.envs):
                 entity = f"{SCALARS_ROOT}/env_{env}/{metric}"
                 v = values[:, j]
-                self._style(stream, entity, points, None)
+                named = metric == "action" and self.action_names is not None and v.ndim == 2
+                self._style(stream, entity, points, list(self.action_names) if named else None)  # type: ignore[arg-type]
                 cols = rr.Scalars.columns(scalars=v.reshape(-1))
                 if v.ndim == 2:
                     cols = cols.partition([v.shape[1]] * m)
@@ -128,7 +176,10 @@ class ScalarChannel(Channel):
         flat = values.reshape(m, -1)
         names = self.names
         if values.ndim == 3 and values.shape[2] > 1:
-            names = [f"env {e} [{k}]" for e in self.envs for k in range(values.shape[2])]
+            labels = self.action_names if metric == "action" and self.action_names is not None else None
+            if labels is None or len(labels) != values.shape[2]:
+                labels = [f"[{k}]" for k in range(values.shape[2])]
+            names = [f"env {e} {c}" for e in self.envs for c in labels]
         self._style(stream, entity, points, names)
         cols = rr.Scalars.columns(scalars=flat.reshape(-1)).partition([flat.shape[1]] * m)
         stream.send_columns(entity, indexes=times(rows), columns=cols)

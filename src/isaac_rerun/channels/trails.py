@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import rerun as rr
 
-from isaac_rerun.channels.base import Channel, ChannelContext, Sample, StepRows, TimeColumns, instanced_path
+from isaac_rerun.channels.base import Channel, ChannelContext, Sample, StepRows, TimeColumns, Views, instanced_path
 
 __all__ = ["TRAILS_ROOT", "TrailChannel", "channels", "trail_entities"]
 
@@ -90,6 +90,9 @@ class TrailChannel(Channel):
         self.frames: list[np.ndarray] = []
         self.jumped: list[np.ndarray] = []
         self.prev: np.ndarray | None = None  # the last point sent; None at a snippet's start
+
+    def views(self) -> Views:
+        return Views(growing=list(self.entities))
 
     def start(self, stream: rr.RecordingStream, *, static: bool) -> None:
         self.prev = None
