@@ -6,7 +6,10 @@ kills a job at its time limit).
 * ``FRAMEWORK``: ``gymnasium`` (``LogRerun`` on the Isaac Lab 2.x stand-in: no simulator start-up), or ``sb3``,
   ``skrl``, ``rsl_rl``: that framework's PPO training on the real Isaac Lab test bed through Isaac Lab's own wrapper,
   recorded by its integration into the folder ``OUT`` (training metrics included).
-* Once a snippet is open and training has logged metrics, the child writes ``READY`` and trains on until the signal.
+* Once the fourth snippet (``step-128``: its name sorts before ``step-48`` as text) is open with a few frames, some of
+  them still buffered, and training has logged metrics, the child writes ``READY`` (JSON: the open snippet's name,
+  its frames so far, its first and last env step) and waits inside ``env.step()`` for the signal, so the snippet's
+  frames at the signal are exactly those in ``READY``.
 * ``--handler python``: the training script installed its own ``SIGTERM`` handler first (it writes
   ``OUT/../handled`` and exits with code 7): the recorder must chain to it.
 """
@@ -14,8 +17,10 @@ kills a job at its time limit).
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +29,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gymnasium as gym
 import torch
 
+FIRST_STEP = 128
+"""The child waits for the signal in the snippet that starts at this env step (the fourth one)."""
+
 
 class Ready(gym.Wrapper):
-    """Below the framework's wrapper: after a step, write the ready file once a snippet is open (with a few frames)
-    and, when ``metrics``, the run's metrics file exists."""
+    """Below the framework's wrapper: after a step, once the snippet of :data:`FIRST_STEP` is open with at least 3
+    frames (not a multiple of ``flush_every``: some are still buffered) and, when ``metrics``, the run's metrics file
+    exists, write the ready file (what is recorded so far) and wait here for the signal."""
 
     def __init__(self, env: gym.Env, path: Path, out: Path, metrics: bool):
         super().__init__(env)
@@ -37,9 +46,20 @@ class Ready(gym.Wrapper):
     def step(self, action: Any) -> Any:
         result = self.env.step(action)
         rec = self.recording.recorder if self.recording is not None else None
-        open_ = rec is not None and rec.snippet is not None and rec.snippet.frames >= 3
-        if open_ and not self.path.exists() and (not self.metrics or any(self.out.glob("*-metrics.rrd"))):
-            self.path.write_text("ready")
+        snippet = rec.snippet if rec is not None else None
+        open_ = snippet is not None and snippet.first_step >= FIRST_STEP and snippet.frames >= 3
+        if open_ and snippet.frames % 4 and (not self.metrics or any(self.out.glob("*-metrics.rrd"))):
+            status = {
+                "snippet": snippet.sink.name,
+                "frames": snippet.frames,
+                "first_step": snippet.first_step,
+                "last_step": snippet.last_step,
+            }
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(status))
+            tmp.rename(self.path)
+            while True:  # the signal's handler runs here (time.sleep is interrupted by it)
+                time.sleep(0.05)
         return result
 
 
@@ -57,7 +77,7 @@ def main() -> None:
             sys.exit(7)
 
         signal.signal(signal.SIGTERM, handler)
-    options = dict(save_dir=args.out, step_trigger=lambda s: s % 40 == 8, recording_length=200, flush_every=4)
+    options = dict(save_dir=args.out, step_trigger=lambda s: s % 40 == 8, recording_length=20, flush_every=4)
     if args.framework == "gymnasium":
         from isaac_rerun import LogRerun
         from standin_isaaclab2 import StandinDirectRLEnv, StandinGymEnv
