@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from isaac_rerun._util import Patch, WarnOnce
-from isaac_rerun.config import LoggedEnvs, RecordingCfg, SceneLogCfg, resolve_logged_envs
+from isaac_rerun.config import RecordingCfg, SceneLogCfg, resolve_logged_envs
 from isaac_rerun.envs import find_isaac_env
 from isaac_rerun.recorder import Recorder
 from isaac_rerun.session import RecordingSession
-from isaac_rerun.triggers import Trigger
 
 if TYPE_CHECKING:
     from rsl_rl.runners import OnPolicyRunner as _RunnerBase
@@ -40,13 +40,28 @@ ITERATION_TIMELINE = "iteration"
 """The global timeline holding rsl_rl's learning iteration (besides the core's ``env_step``)."""
 
 _RSL_RL_ONLY = ("enabled", "record_rank", "iteration_interval")
+_T = TypeVar("_T")
 
 
-@dataclass
+def _with_recording_fields(cls: type[_T]) -> type[_T]:
+    """``cls`` as a mutable dataclass: its own fields, then each field of :class:`~isaac_rerun.config.RecordingCfg`
+    it does not declare, with the same name and default (a fresh one per instance). Derived here, once: an option
+    added to ``RecordingCfg`` is an option of ``RerunCfg`` with no edit."""
+    annotations = inspect.get_annotations(cls)
+    for f in dataclasses.fields(RecordingCfg):
+        if f.name not in annotations:
+            annotations[f.name] = f.type
+            factory = f.default_factory
+            setattr(cls, f.name, dataclasses.field(default_factory=factory) if callable(factory) else f.default)
+    cls.__annotations__ = annotations
+    return dataclass(cls)
+
+
+@_with_recording_fields
 class RerunCfg:
-    """The fields of :class:`~isaac_rerun.config.RecordingCfg` (meanings there) plus three of rsl_rl's own; mutable,
-    so it can be a field of an Isaac Lab runner configclass. Pass it (or a dict) as ``rerun=`` or in
-    ``train_cfg["rerun"]``.
+    """Every field of :class:`~isaac_rerun.config.RecordingCfg` (same names, defaults and meanings; derived from it)
+    plus three of rsl_rl's own; mutable, so it can be a field of an Isaac Lab runner configclass. Pass it (or a dict)
+    as ``rerun=`` or in ``train_cfg["rerun"]``; ``RerunCfg(iteration_interval=50, logged_envs=[0, 1])``.
 
     Attributes
     ----------
@@ -56,36 +71,21 @@ class RerunCfg:
         ``N``: ``iteration_trigger`` every ``N``-th learning iteration (rsl_rl's numbers, so a resumed run keeps it).
     record_rank:
         The global rank (``runner.gpu_global_rank``) that records in a multi-GPU run; the others build nothing.
+    scene_log_cfg:
+        As ``RecordingCfg``'s, default None (a plain dict survives ``configclass.to_dict()``).
     """
 
     enabled: bool = True
     iteration_interval: int | None = None
     record_rank: int = 0
-    logged_envs: LoggedEnvs = 0
     scene_log_cfg: SceneLogCfg | dict[str, Any] | None = None
-    episode_trigger: Trigger | str | None = None
-    step_trigger: Trigger | str | None = None
-    iteration_trigger: Trigger | str | int | None = None
-    recording_length: int = 0
-    episode_filter: Callable[[Any], bool] | None = None
-    nan_guard: bool = False
-    history: int | None = None
-    history_envs: LoggedEnvs = "all"
-    max_history_bytes: int = 2 << 30
-    max_saved_per_window: int = 10
-    save_window: int = 1000
-    save_dir: str | None = None
-    save_path: str | None = None
-    recording_stream: Any = None
-    viewer: str | None = None
-    keep_last: int | None = None
-    name_prefix: str = "rl-rerun"
-    application_id: str | None = None
-    log_scalars: bool = True
-    log_metrics: bool = True
-    flush_every: int = 128
-    max_latency_s: float | None = None
-    verbose: int = 0
+
+    if TYPE_CHECKING:  # the fields derived from RecordingCfg, for type checkers
+        __dataclass_fields__: ClassVar[dict[str, Any]]
+
+        def __init__(self, **options: Any) -> None: ...
+        def __getattr__(self, name: str) -> Any: ...
+        def __setattr__(self, name: str, value: Any) -> None: ...
 
     @classmethod
     def from_value(cls, value: object, argument: str) -> RerunCfg:
@@ -114,8 +114,8 @@ class RerunCfg:
         if isinstance(r, bool) or not isinstance(r, int) or r < 0:
             raise ValueError(f"`record_rank` must be an int >= 0 (a global GPU rank), got {r!r}")
         resolved = cfg.recording_cfg()  # validates every other field (names the field in its errors)
-        for name in ("episode_trigger", "step_trigger", "scene_log_cfg"):  # "module:function" text → the function
-            setattr(cfg, name, getattr(resolved, name))
+        for name in ("episode_trigger", "step_trigger", "episode_filter", "scene_log_cfg", "builtin_signals"):
+            setattr(cfg, name, getattr(resolved, name))  # "module:function" text → the function, and the like
         return cfg
 
     def recording_cfg(self) -> RecordingCfg:
