@@ -36,6 +36,12 @@ from standin_isaaclab2 import ISAACLAB_VERSION, StandinDirectRLEnv, StandinGymEn
 
 ASSET_OF = {"Robot/hand": ("robot", 2), "Ball": ("ball", 0), "BoxA": ("boxes", 0), "BoxB": ("boxes", 1)}
 """Entity suffix → (asset, body) for the bodies without a logged parent (their entity pose is their world pose)."""
+BODIES = {
+    "Robot/base": ("robot", 0, None),
+    "Robot/base/arm": ("robot", 1, "Robot/base"),  # nested: its entity pose is relative to its parent's
+    **{suffix: (asset, body, None) for suffix, (asset, body) in ASSET_OF.items()},
+}
+"""Every body of the stand-in: entity suffix → (asset, body, parent entity suffix or None)."""
 
 
 def rerun_cli() -> str:
@@ -62,31 +68,96 @@ def assert_pose(got: np.ndarray, want: np.ndarray, what: str) -> None:
     assert quat_close(got[3:], want[3:]), f"{what}: quaternion {got[3:]} != {want[3:]}"
 
 
-def check_frames_against_simulator(path: Path, base: StandinDirectRLEnv, logged: list[int], step_offset: int = 0):
-    """Each recorded frame of a snippet written by any integration shows a pose the simulator had at its env step.
+def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product of xyzw quaternions."""
+    ax, ay, az, aw = a
+    bx, by, bz, bw = b
+    return np.array(
+        [
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+            aw * bw - ax * bx - ay * by - az * bz,
+        ]
+    )
 
-    A frame at env step ``s`` is either that step's terminal/regular pose (``history[s]["before"]``) or, for the
-    frame added when the tracked env's episode ends, the pose after the auto-reset (``history[s]["after"]``); the
-    first frame of a run may be the pose ``reset()`` left. ``step_offset``: history index of the run's step 0.
-    Returns the number of frames checked.
-    """
+
+def _rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return _quat_mul(_quat_mul(q, np.array([*v, 0.0])), q * np.array([-1.0, -1.0, -1.0, 1.0]))[:3]
+
+
+def compose(parent: np.ndarray, local: np.ndarray) -> np.ndarray:
+    """World pose (xyz + xyzw) of a child entity from its parent's world pose and its own (relative) pose."""
+    return np.concatenate([parent[:3] + _rotate(parent[3:], local[:3]), _quat_mul(parent[3:], local[3:])])
+
+
+def world_poses(ents, env: int, frame_timeline: str = "frame") -> dict[str, np.ndarray]:
+    """Every body's recorded world pose per frame, (frames, 7) by entity suffix (nested entities composed)."""
+    out: dict[str, np.ndarray] = {}
+    for suffix, (_, _, parent) in BODIES.items():  # parents come first
+        ent = ents[f"/World/envs/env_{env}/{suffix}"]
+        order, poses = frame_poses(ent, frame_timeline)
+        assert list(ent.timeline(frame_timeline, order)) == list(range(len(order))), suffix
+        if parent is not None:
+            assert len(poses) == len(out[parent]), f"{suffix}: {len(poses)} frames, its parent {len(out[parent])}"
+            poses = np.array([compose(p, c) for p, c in zip(out[parent], poses, strict=True)])
+        out[suffix] = poses
+    return out
+
+
+def frame_kinds(ent, frame_timeline: str = "frame", sim_time: str = "sim_time") -> list[tuple[str, int]]:
+    """What each frame of a snippet shows, from its timelines: ``("step", s)`` (env step ``s``'s pose before any
+    reset: a terminal frame shows the pose before ``_reset_idx``), ``("reset", s)`` (the frame added when the tracked
+    env's episode ended at step ``s``: the poses after the auto-reset; ``sim_time`` does not advance) or
+    ``("reset", -1)`` (the pose ``reset()`` left, before the run's first step)."""
+    order = ent.sorted_by(frame_timeline)
+    steps = [int(v) for v in ent.timeline("env_step", order)]
+    times = ent.timeline(sim_time, order)
+    kinds: list[tuple[str, int]] = []
+    for i, (s, t) in enumerate(zip(steps, times, strict=True)):
+        if t > (times[i - 1] if i else 0.0) + 1e-9:
+            kinds.append(("step", s))
+        elif (i and kinds[-1] == ("step", s)) or s > 0:
+            kinds.append(("reset", s))  # after step s's frame, or a snippet that starts with an episode
+        else:
+            kinds.append(("reset", -1))
+    return kinds
+
+
+def expected_pose(base: StandinDirectRLEnv, kind: str, s: int, asset: str, env: int, body: int) -> np.ndarray:
+    if s < 0:
+        return base.reset_poses[-1][asset][env, body]
+    return base.history[s]["after" if kind == "reset" else "before"][asset][env, body]
+
+
+def check_frames_against_simulator(
+    path: Path,
+    base: StandinDirectRLEnv,
+    logged: list[int],
+    step_offset: int = 0,
+    frame_timeline: str = "frame",
+    sim_time: str = "sim_time",
+) -> list[tuple[str, int]]:
+    """Each recorded frame of a snippet written by any integration shows every body exactly where the simulator had
+    it: a frame at env step ``s`` the pose at the end of step ``s`` before the auto-reset (``history[s]["before"]``,
+    the terminal pose for an env that finished), the frame added when the tracked env's episode ended the pose
+    after the reset (``history[s]["after"]``), a frame before the run's first step the pose ``reset()`` left.
+    ``step_offset``: history index of the run's step 0. Returns the frames' kinds (:func:`frame_kinds`)."""
+    assert all(all(np.array_equal(r[a], base.reset_poses[0][a]) for a in r) for r in base.reset_poses), (
+        "every reset() leaves the same poses (expected_pose takes the last one)"
+    )
     ents = read_rrd(path)
-    checked = 0
+    kinds = frame_kinds(ents[f"/World/envs/env_{logged[0]}/Ball"], frame_timeline, sim_time)
+    assert any(k == "step" for k, _ in kinds), path.name
     for env in logged:
-        for suffix, (asset, body) in ASSET_OF.items():
-            ent = ents[f"/World/envs/env_{env}/{suffix}"]
-            order, poses = frame_poses(ent)
-            steps = ent.timeline("env_step", order)
-            assert list(ent.timeline("frame", order)) == list(range(len(order)))
-            for s, pose in zip(steps, poses, strict=True):
-                h = base.history[step_offset + int(s)]
-                candidates = [h["before"][asset][env, body], h["after"][asset][env, body]]
-                candidates += [r[asset][env, body] for r in base.reset_poses]
-                assert any(
-                    np.allclose(pose[:3], c[:3], atol=1e-5) and quat_close(pose[3:], c[3:]) for c in candidates
-                ), f"{path.name} {suffix} env {env} step {s}: {pose} is no pose the simulator had"
-                checked += 1
-    return checked
+        poses = world_poses(ents, env, frame_timeline)
+        for suffix, (asset, body, _) in BODIES.items():
+            assert len(poses[suffix]) == len(kinds), f"{path.name} {suffix} env {env}"
+            assert frame_kinds(ents[f"/World/envs/env_{env}/{suffix}"], frame_timeline, sim_time) == kinds
+            for (kind, s), pose in zip(kinds, poses[suffix], strict=True):
+                want = expected_pose(base, kind, s + step_offset if s >= 0 else s, asset, env, body)
+                assert_pose(pose, want, f"{path.name} {suffix} env {env} {kind} frame at step {s}")
+    return kinds
 
 
 # ---------------------------------------------------------------------------------------------------------- the stack
@@ -227,11 +298,12 @@ def test_log_rerun_end_to_end_with_visuals(tmp_path):
     ball = ents["/World/envs/env_2/Ball"]
     timelines = sorted(t for t in ball.columns if t.endswith("_frame"))
     assert timelines == sorted(f"rl-rerun-step-{s}_frame" for s in (0, 9, 18, 27))
-    for name in timelines:
-        order, poses = frame_poses(ball, name)
-        for s, pose in zip(ball.timeline("env_step", order), poses, strict=True):
-            h = base.history[int(s)]
-            assert any(np.allclose(pose[:3], h[k]["ball"][2, 0, :3], atol=1e-5) for k in ("before", "after"))
+    tracked = [bool(h["done"][2]) for h in base.history]
+    snips = expected_snippets(tracked, None, every_n(9), 0)
+    assert sorted(f"{snip.name}_frame" for snip in snips) == timelines
+    for snip in snips:  # every body at every frame of each snippet, as the simulator had it
+        timeline = dict(frame_timeline=f"{snip.name}_frame", sim_time=f"{snip.name}_sim_time")
+        assert check_frames_against_simulator(path, base, [2], **timeline) == snip.frames, snip.name
     # the visuals of env 2 come from env_0's prims (replicated physics), each with its full transform; on
     # rerun-sdk 0.23 with numpy < 2 an rr.Quaternion would have been dropped (see _compat.quaternion)
     for entity in ("Robot/base/visual", "Robot/base/arm/visual", "Ball/geometry/mesh"):
@@ -373,7 +445,9 @@ def test_sb3_callback_on_the_2x_scene(tmp_path):
     assert [p.name for p in snippets] == ["rl-rerun-step-0.rrd"], "48 timesteps = 12 vector steps: one snippet"
     for p in snippets:
         verify(p)
-        assert check_frames_against_simulator(p, base, [0, 2]) >= 2 * len(ASSET_OF) * 10
+        (snip,) = expected_snippets([bool(h["done"][0]) for h in base.history], None, every_n(24), 10)
+        assert snip.name == p.stem and len(snip.frames) == 10
+        assert check_frames_against_simulator(p, base, [0, 2]) == snip.frames
     assert (tmp_path / "rl-rerun-metrics.rrd").exists()
     verify(tmp_path / "rl-rerun-metrics.rrd")
 
@@ -418,10 +492,14 @@ def test_skrl_trainer_on_the_2x_scene(tmp_path, monkeypatch):
     runner.run("train")
     rec.close()
     snippets = sorted((tmp_path / "rerun").glob("rl-rerun-episode-*.rrd"))
-    assert len(snippets) >= 2, "the tracked env's episodes last 6 / 9 steps: several in 24 steps"
-    for p in snippets:
+    assert len(base.history) == 24
+    snips = expected_snippets([bool(h["done"][1]) for h in base.history], every_n(1), None, 0)
+    assert len(snips) >= 2, "the tracked env's episodes last 6 / 9 steps: several in 24 steps"
+    assert [p.stem for p in snippets] == sorted(snip.name for snip in snips)
+    for snip in snips:  # each episode whole: reset frame, its steps, the terminal frame
+        p = tmp_path / "rerun" / f"{snip.name}.rrd"
         verify(p)
-        assert check_frames_against_simulator(p, base, [1]) >= len(ASSET_OF)
+        assert check_frames_against_simulator(p, base, [1]) == snip.frames, snip.name
 
 
 def rsl_rl_is_3x() -> bool:
@@ -504,9 +582,19 @@ def test_rsl_rl_runner_on_the_2x_scene(tmp_path):
     runner.learn(num_learning_iterations=3)
     snippets = sorted((tmp_path / "logs" / "rerun").glob("rl-rerun-iteration-*.rrd"))
     assert snippets
-    for p in snippets:
+    # rerun_length 0: an iteration's snippet is the tracked env's first whole episode that starts after the
+    # iteration begins (8 steps per iteration), from its reset frame to its terminal frame (or the last step)
+    assert len(base.history) == 3 * 8
+    ends = [s for s, h in enumerate(base.history) if h["done"][0]]
+    want: list[list[tuple[str, int]]] = []
+    for it in range(3):
+        start = next(e for e in ends if e >= 8 * it and (not want or e >= want[-1][-1][1]))
+        end = next((e for e in ends if e > start), len(base.history) - 1)
+        want.append([("reset", start)] + [("step", s) for s in range(start + 1, end + 1)])
+    assert [p.name for p in snippets] == [f"rl-rerun-iteration-{it}.rrd" for it in range(3)]
+    for p, frames in zip(snippets, want, strict=True):
         verify(p)
-        assert check_frames_against_simulator(p, base, [0]) >= len(ASSET_OF)
+        assert check_frames_against_simulator(p, base, [0]) == frames, p.name
     # rsl_rl's per-iteration scalars (rsl_rl 3: runner.log + runner.writer; rsl_rl 5: Logger) reach the metrics file
     metrics = read_rrd(tmp_path / "logs" / "rerun" / "rl-rerun-metrics.rrd")
     loss = [p for p in metrics if p.startswith("/train/Loss/")]
