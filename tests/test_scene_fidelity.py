@@ -298,7 +298,7 @@ def test_camera_images_on_the_frame_timeline(make_testbed_env, tmp_path):
     from isaac_rerun.testbed.env import TESTBED_CAMERA_CFG
 
     env = make_testbed_env(num_envs=2, episode_length_s=10.0, scene__camera=TESTBED_CAMERA_CFG)
-    ents, _ = _run(env, tmp_path, 4, [1], scene_log_cfg={"cameras": ["camera"]})
+    ents, _ = _run(env, tmp_path, 4, [1], scene_log_cfg={"cameras": ["camera"], "camera_codec": "raw"})
     root = "/World/sensors/camera/env_1"
     assert np.ravel(ents[root].static["Pinhole:resolution"]).tolist() == [80.0, 60.0]
     frames, images = _rows_of(ents[f"{root}/rgb"], "Image:buffer")

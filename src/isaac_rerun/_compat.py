@@ -113,6 +113,19 @@ def time_panel(timeline: str) -> list[Any]:
     return [rrb.TimePanel(timeline=timeline, state="collapsed")]
 
 
+def has_video_stream() -> bool:
+    """Rerun's encoded-video archetype ``rr.VideoStream`` (H.264/AV1 samples on a timeline) exists: rerun-sdk 0.24+;
+    0.23 (Isaac Lab 2.x) logs camera frames as raw images instead."""
+    return hasattr(rr, "VideoStream") and hasattr(rr, "VideoCodec")
+
+
+def video_stream_columns(samples: list[bytes], keyframes: list[bool]) -> Any:
+    """``rr.VideoStream`` columns of H.264 samples, with their keyframe flags where rerun-sdk has the field."""
+    if "is_keyframe" in inspect.signature(rr.VideoStream.columns).parameters:
+        return rr.VideoStream.columns(sample=samples, is_keyframe=keyframes)
+    return rr.VideoStream.columns(sample=samples)
+
+
 def connect_grpc(stream: rr.RecordingStream, url: str) -> None:
     """Connect a stream to a viewer or server over gRPC."""
     stream.connect_grpc(url)

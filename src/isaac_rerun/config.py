@@ -35,6 +35,7 @@ from isaac_rerun.triggers import Trigger, validate_recording_length, validate_tr
 
 __all__ = [
     "BUILTIN_SIGNALS",
+    "CAMERA_CODECS",
     "DEFAULT_SIGNALS",
     "ENTITY_LAYOUTS",
     "ENV_LAYOUTS",
@@ -53,6 +54,8 @@ LoggedEnvs = int | Sequence[int] | slice | str
 
 ENV_LAYOUTS = ("world", "origin")
 ENTITY_LAYOUTS = ("auto", "per_env", "instanced")
+CAMERA_CODECS = ("h264", "raw")
+"""What :attr:`SceneLogCfg.camera_codec` takes."""
 INSTANCED_ABOVE = 2
 """``layout="auto"`` logs per-env entities for up to this many logged envs, instanced entities above
 (measured: ``benchmarks/bench_recorder.py``, ``docs/performance.md``)."""
@@ -337,6 +340,12 @@ class SceneLogCfg(_Options):
     cameras:
         Log camera sensors' images (``True``: every camera; or a list of sensor names). Off by default: reading a
         camera's data renders it (see :mod:`isaac_rerun.channels.cameras`).
+    camera_codec:
+        How cameras' RGB frames are recorded. ``"h264"`` (default): as an H.264 ``VideoStream`` per camera and
+        logged env, encoded on the CPU with PyAV (``isaac-rerun[video]``), a few hundred bytes per frame; where
+        rerun-sdk has no ``VideoStream`` (0.23, Isaac Lab 2.x) or PyAV is missing, raw images, with a warning that
+        says why. ``"raw"``: raw ``Image`` frames (lossless, hundreds of times larger). Depth is always a depth
+        image (see :mod:`isaac_rerun.channels.cameras`).
     """
 
     layout: str = "auto"
@@ -348,8 +357,11 @@ class SceneLogCfg(_Options):
     contact_force_scale: float = 0.01
     ray_hits: bool = True
     cameras: bool | tuple[str, ...] = False
+    camera_codec: str = "h264"
 
     def __post_init__(self) -> None:
+        if self.camera_codec not in CAMERA_CODECS:
+            raise ValueError(f"`camera_codec` must be one of {CAMERA_CODECS}, got {self.camera_codec!r}")
         if self.layout not in ENTITY_LAYOUTS:
             raise ValueError(f"`layout` must be one of {ENTITY_LAYOUTS}, got {self.layout!r}")
         if self.env_layout not in ENV_LAYOUTS:

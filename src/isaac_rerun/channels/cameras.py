@@ -1,16 +1,29 @@
-"""Camera sensors of the logged envs as images on the recording's timelines (off by default).
+"""Camera sensors of the logged envs as video and images on the recording's timelines (off by default).
 
 Reading a camera's data renders it (Isaac Lab renders cameras lazily, on access), so images are only logged for the
 cameras :attr:`SceneLogCfg.cameras <isaac_rerun.config.SceneLogCfg.cameras>` names (``True``: all). Kit-less on the
 CPU, Isaac Lab 3.0 renders ``CameraCfg(renderer_cfg=NewtonWarpRendererCfg())`` cameras with Newton's Warp ray tracer
 (the default RTX renderer needs Isaac Sim).
 
-Per camera and logged env, at ``/World/sensors/<camera name>/env_<i>``: the camera pose each frame
-(``Transform3D`` from ``data.pos_w`` and ``data.quat_w_ros``), a ``Pinhole`` from ``data.intrinsic_matrices``
-(optical frame: x right, y down, z forward), and below it ``rgb`` (``Image``, from ``"rgb"`` or ``"rgba"``) and
-``depth`` (``DepthImage`` in metres, from ``"distance_to_image_plane"`` or ``"depth"``) for the data types the camera
-produces (per env in both entity layouts). In the 3D view the images appear on the camera's frustum; each also has
-its own 2D view. Images are large: while a camera is logged, frames are sent every 8 frames.
+Per camera and logged env, at ``/World/sensors/<camera name>/env_<i>`` (per env in both entity layouts): the camera
+pose each frame (``Transform3D`` from ``data.pos_w`` and ``data.quat_w_ros``), a ``Pinhole`` from
+``data.intrinsic_matrices`` (optical frame: x right, y down, z forward), and below it, for the data types the camera
+produces:
+
+* ``rgb`` (from ``"rgb"`` or ``"rgba"``): with :attr:`SceneLogCfg.camera_codec
+  <isaac_rerun.config.SceneLogCfg.camera_codec>` ``"h264"`` (default) an H.264 ``VideoStream``: the codec once
+  (static), then one Annex-B sample per frame (:mod:`isaac_rerun.channels.video`: libx264, zero latency, no
+  B-frames, a keyframe at the first frame of every snippet and every
+  :data:`~isaac_rerun.channels.video.KEYFRAME_INTERVAL` frames; odd sizes padded by one row / column). With
+  ``"raw"``, or where H.264 is not available (rerun-sdk < 0.24, no PyAV; one warning says why), an ``Image`` per
+  frame. If the encoder fails, a warning is given once and that camera's frames are raw images from then on;
+  recording and training go on.
+* ``depth`` (``DepthImage`` in metres, ``meter=1``, from ``"distance_to_image_plane"`` or ``"depth"``).
+
+In the 3D view the images appear on the camera's frustum; each also has its own 2D view. :meth:`CameraChannel.gather`
+returns plain owned numpy data (the frame's ``uint8`` RGB, ``float32`` depth, pose and intrinsics); frames are
+encoded in :meth:`CameraChannel.append`, so frames kept by the rolling history are encoded when they are written.
+Raw images are large: while a camera is logged, frames are sent every 8 frames.
 """
 
 from __future__ import annotations
@@ -20,7 +33,10 @@ from typing import Any
 import numpy as np
 import rerun as rr
 
-from isaac_rerun.channels.base import Channel, ChannelContext, Sample, TimeColumns
+from isaac_rerun import _compat
+from isaac_rerun._util import WarnOnce
+from isaac_rerun.channels import video
+from isaac_rerun.channels.base import Channel, ChannelContext, Sample, StepRows, TimeColumns
 from isaac_rerun.channels.sensors import SENSORS_ROOT, SensorChannel, sensor_kind
 
 __all__ = ["CameraChannel", "channels"]
@@ -29,19 +45,31 @@ _RGB = ("rgb", "rgba")
 _DEPTH = ("distance_to_image_plane", "depth")
 
 
+_warn = WarnOnce()
+
+
 class CameraChannel(SensorChannel):
-    """Images, pose and intrinsics of one camera sensor for the logged envs (see the module docstring)."""
+    """Video / images, pose and intrinsics of one camera sensor for the logged envs (see the module docstring)."""
 
     max_buffered_frames = 8
 
     def __init__(self, ctx: ChannelContext, name: str, sensor: Any):
         super().__init__(ctx, name, sensor)
         self.entities = [f"{SENSORS_ROOT}/{name}/env_{env}" for env in self.envs]  # images are per env in any layout
-        self._pinholes: set[str] = set()  # entities whose pinhole was logged in the current stream
+        self._static: set[str] = set()  # static parts (pinholes, codecs, image formats) logged in the current stream
+        self.codec = ctx.cfg.camera_codec
+        if self.codec == "h264":
+            reason = video.unavailable_reason()
+            if reason is not None:
+                _warn("unavailable", f"isaac_rerun: camera frames are recorded as raw images: {reason}", stacklevel=5)
+                self.codec = "raw"
+        self.encoders: list[video.H264Encoder] | None = None  # one per logged env, for the current snippet
+        self._warn = WarnOnce()
 
     def start(self, stream: rr.RecordingStream, *, static: bool) -> None:
         if static:
-            self._pinholes = set()
+            self._static = set()
+        self.encoders = None  # a snippet starts: new encoders, so that its first frame is a keyframe
 
     def gather(self, sample: Sample) -> Any:
         rows = self.ctx.rows
@@ -53,7 +81,7 @@ class CameraChannel(SensorChannel):
             frame["rgb"] = np.ascontiguousarray(rows(output[rgb], dtype=np.uint8)[..., :3])
         depth = next((k for k in _DEPTH if k in output), None)
         if depth is not None:
-            frame["depth"] = rows(output[depth])[..., 0]
+            frame["depth"] = rows(output[depth])[..., 0].astype(np.float32, copy=False)
         pos = rows(data.pos_w)
         if sample.shift is not None:
             pos = pos - sample.shift
@@ -62,24 +90,59 @@ class CameraChannel(SensorChannel):
         frame["K"] = rows(data.intrinsic_matrices)
         return frame
 
+    def append(self, row: int, data: Any, step: StepRows) -> None:
+        """Buffer one frame; with H.264, its RGB images are encoded now (one sample per env) and not kept."""
+        if self.codec == "h264" and data is not None and "rgb" in data:
+            rgb = data["rgb"]
+            samples = self._encode(rgb)
+            if samples is not None:
+                # a new dict: ``data`` may be the history's, written again later
+                data = {k: v for k, v in data.items() if k != "rgb"}
+                data["samples"] = samples
+                data["size"] = (int(rgb.shape[1]), int(rgb.shape[2]))
+        self.frames.append(data)
+
+    def _encode(self, rgb: np.ndarray) -> list[tuple[bytes, bool]] | None:
+        """The H.264 samples (and keyframe flags) of one frame of every logged env; None (and raw images from now
+        on) if encoding fails."""
+        try:
+            if self.encoders is None:
+                h, w = int(rgb.shape[1]), int(rgb.shape[2])
+                self.encoders = [video.H264Encoder(w, h) for _ in self.envs]
+            return [(enc.encode(img), enc.keyframe) for enc, img in zip(self.encoders, rgb, strict=True)]
+        except Exception as exc:
+            self._warn(
+                "encode",
+                f"isaac_rerun: could not encode camera {self.name!r} as H.264 ({exc!r}); its frames are recorded as "
+                "raw images from here on",
+                stacklevel=4,
+            )
+            self.codec = "raw"
+            self.encoders = None
+            return None
+
     def send(self, stream: rr.RecordingStream, times: TimeColumns) -> None:
         frames, self.frames = self.frames, []
         if not frames:
             return
-        logged = self._pinholes
+        first = frames[0]
+        video_rows = [i for i, f in enumerate(frames) if "samples" in f]
+        image_rows = [i for i, f in enumerate(frames) if "rgb" in f]
+        everything = len(frames)
+        logged = self._static
+        h, w = _image_size(first)
+
+        def rows_times(rows: list[int]) -> list[rr.TimeColumn]:
+            return times(None) if len(rows) == everything else times(rows)
+
         for j, entity in enumerate(self.entities):
-            first = frames[0]
             if entity not in logged:
                 logged.add(entity)
-                h, w = _image_size(first)
                 stream.log(
                     entity,
                     rr.Pinhole(image_from_camera=first["K"][j], resolution=[w, h], camera_xyz=rr.ViewCoordinates.RDF),
                     static=True,
                 )
-                if "rgb" in first:
-                    fmt = rr.components.ImageFormat(width=w, height=h, color_model="RGB", channel_datatype="U8")
-                    stream.log(f"{entity}/rgb", rr.Image.from_fields(format=fmt), static=True)
                 if "depth" in first:
                     fmt = rr.components.ImageFormat(width=w, height=h, channel_datatype="F32")
                     stream.log(f"{entity}/depth", rr.DepthImage.from_fields(format=fmt, meter=1.0), static=True)
@@ -90,9 +153,27 @@ class CameraChannel(SensorChannel):
                 indexes=times(None),
                 columns=rr.Transform3D.columns(translation=pos, quaternion=quat),
             )
-            if "rgb" in first:
-                images = np.stack([f["rgb"][j] for f in frames]).reshape(len(frames), -1)
-                stream.send_columns(f"{entity}/rgb", indexes=times(None), columns=rr.Image.columns(buffer=images))
+            if video_rows:
+                if f"{entity}/rgb:video" not in logged:
+                    logged.add(f"{entity}/rgb:video")
+                    stream.log(f"{entity}/rgb", rr.VideoStream(codec=rr.VideoCodec.H264), static=True)
+                stream.send_columns(
+                    f"{entity}/rgb",
+                    indexes=rows_times(video_rows),
+                    columns=_compat.video_stream_columns(
+                        [frames[i]["samples"][j][0] for i in video_rows],
+                        [frames[i]["samples"][j][1] for i in video_rows],
+                    ),
+                )
+            if image_rows:
+                if f"{entity}/rgb:image" not in logged:
+                    logged.add(f"{entity}/rgb:image")
+                    fmt = rr.components.ImageFormat(width=w, height=h, color_model="RGB", channel_datatype="U8")
+                    stream.log(f"{entity}/rgb", rr.Image.from_fields(format=fmt), static=True)
+                images = np.stack([frames[i]["rgb"][j] for i in image_rows]).reshape(len(image_rows), -1)
+                stream.send_columns(
+                    f"{entity}/rgb", indexes=rows_times(image_rows), columns=rr.Image.columns(buffer=images)
+                )
             if "depth" in first:
                 depth = np.stack([f["depth"][j] for f in frames]).astype(np.float32).reshape(len(frames), -1)
                 stream.send_columns(
@@ -101,8 +182,14 @@ class CameraChannel(SensorChannel):
                     columns=rr.DepthImage.columns(buffer=depth.view(np.uint8)),
                 )
 
+    def close(self) -> None:
+        self.encoders = None
 
-def _image_size(frame: dict[str, np.ndarray]) -> tuple[int, int]:
+
+def _image_size(frame: dict[str, Any]) -> tuple[int, int]:
+    """``(height, width)`` of a buffered frame's images."""
+    if "size" in frame:
+        return frame["size"]
     img = frame["rgb"] if "rgb" in frame else frame["depth"]
     return int(img.shape[1]), int(img.shape[2])
 
