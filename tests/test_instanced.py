@@ -5,6 +5,8 @@ bad values."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -58,32 +60,54 @@ def test_scalars_are_one_entity_per_signal_with_a_series_per_env(make_testbed_en
     env = make_testbed_env(num_envs=4, episode_length_s=0.5)
     logged = [0, 1, 2, 3]
     wrapped = LogRerun(env, logged_envs="all", save_dir=tmp_path, step_trigger=lambda s: s == 0, recording_length=70)
-    rewards, actions = [], []
+    rewards, actions, dones = [], [], []
     gen = torch.Generator().manual_seed(1)
     try:
         wrapped.reset(seed=1)
         for _ in range(70):  # 30-step episodes: the second ones end inside the snippet, seen whole
             action = 2 * torch.rand(4, 1, generator=gen) - 1
-            _, rew, *_ = wrapped.step(action)
+            _, rew, terminated, truncated, _ = wrapped.step(action)
             rewards.append(rew.numpy().copy())
             actions.append(env.unwrapped.actions[:, 0].numpy().copy())
+            dones.append((terminated | truncated).numpy().copy())
     finally:
         wrapped.recorder.close()
+    rewards_, dones_ = np.array(rewards, dtype=np.float64), np.array(dones)
+    (snip,) = expected_snippets(dones_[:, 0].tolist(), None, lambda s: s == 0, 70)
+    step_rows = [s for kind, s in snip.frames if kind == "step"]  # reward and action: one row per step frame
+    assert len(step_rows) < 70 and any(kind == "reset" for kind, _ in snip.frames), "reset frames in the snippet"
     ents = read_rrd(tmp_path / "rl-rerun-step-0.rrd")
     assert ents["/scalars/reward"].static["SeriesLines:names"] == [f"env {e}" for e in logged]
     for metric, want in (("reward", rewards), ("action", actions)):
         ent = ents[f"/scalars/{metric}"]
-        order = ent.sorted_by("env_step")
+        order = ent.sorted_by("frame")
         got = np.array([ent.column("Scalars:scalars")[i] for i in order], dtype=np.float64)
-        step_rows = [i for i, s in enumerate(ent.timeline("env_step", order))]
-        np.testing.assert_allclose(got, np.array(want)[: len(step_rows)], rtol=1e-5, atol=1e-6, err_msg=metric)
-    ret = ents["/scalars/episode_return"]
-    rows = [np.array(v, dtype=np.float64) for v in ret.column("Scalars:scalars") if v is not None]
-    assert rows and all(len(r) == 4 and np.isfinite(r).any() for r in rows), "a row per frame where episodes end"
+        assert list(ent.timeline("env_step", order)) == step_rows, metric
+        np.testing.assert_allclose(got, np.array(want)[step_rows], rtol=1e-5, atol=1e-6, err_msg=metric)
+    # an episode's return and length at its terminal frame, for the episodes the snippet holds whole (their reset
+    # frame inside it: not the first ones, which began at reset()); NaN for the envs whose episode did not end there
+    last = step_rows[-1]
+    ends: dict[int, dict[int, tuple[float, int]]] = {}
+    for e in logged:
+        done_at = [s for s in range(last + 1) if dones_[s, e]]
+        for begin, end in itertools.pairwise(done_at):
+            ends.setdefault(end, {})[e] = (float(rewards_[begin + 1 : end + 1, e].sum()), end - begin)
+    assert ends, "whole episodes inside the snippet"
+    for metric, pick in (("episode_return", 0), ("episode_length", 1)):
+        ent = ents[f"/scalars/{metric}"]
+        order = ent.sorted_by("frame")
+        assert list(ent.timeline("env_step", order)) == sorted(ends), metric
+        got = np.array([ent.column("Scalars:scalars")[i] for i in order], dtype=np.float64)
+        want = np.full((len(ends), len(logged)), np.nan)
+        for row, end in enumerate(sorted(ends)):
+            for e, values in ends[end].items():
+                want[row, logged.index(e)] = values[pick]
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=metric)
 
 
 def test_visuals_are_the_stages_geometry_and_colours(testbed_env, tmp_path):
-    """Each body's baked mesh spans what its USD gprims span in the body's frame, in the stage's colours."""
+    """Each body's baked mesh spans what its USD gprims span in the body's frame, in the colours the stage gives its
+    gprims (bound ``UsdPreviewSurface``'s ``diffuseColor`` / ``opacity``, else ``displayColor``), as sRGB."""
     from pxr import Usd, UsdGeom
 
     wrapped = LogRerun(
@@ -94,46 +118,66 @@ def test_visuals_are_the_stages_geometry_and_colours(testbed_env, tmp_path):
         wrapped.step(torch.zeros(testbed_env.unwrapped.num_envs, 1))
     finally:
         wrapped.recorder.close()
-    per_env = LogRerun(
-        testbed_env, logged_envs=[0], save_dir=tmp_path / "per_env", step_trigger=lambda s: s == 0, recording_length=1
-    )
-    try:
-        per_env.step(torch.zeros(testbed_env.unwrapped.num_envs, 1))
-    finally:
-        per_env.recorder.close()
     ents = read_rrd(tmp_path / "rl-rerun-step-0.rrd")
-    twin = read_rrd(tmp_path / "per_env" / "rl-rerun-step-0.rrd")
     stage = testbed_env.unwrapped.scene.stage
     cache = UsdGeom.BBoxCache(Usd.TimeCode.Default(), [UsdGeom.Tokens.default_, UsdGeom.Tokens.render])
+    seen = set()
     for suffix in BODIES:
         mesh = ents[f"/World/envs/instances/{suffix}"].static
         vertices = np.array(mesh["Mesh3D:vertex_positions"], dtype=np.float64).reshape(-1, 3)
         body = stage.GetPrimAtPath(f"/World/envs/env_0/{suffix}")
-        boxes = [  # each gprim below the body (not below a nested body), in the body's own frame
-            cache.ComputeRelativeBound(prim, body).ComputeAlignedRange()
+        gprims = [  # each visible gprim below the body (not below a nested body)
+            prim
             for prim in Usd.PrimRange(body)
-            if prim.IsA(UsdGeom.Gprim) and not _below_other_body(prim, body)
+            if prim.IsA(UsdGeom.Gprim)
+            and not _below_other_body(prim, body)
+            and UsdGeom.Imageable(prim).ComputePurpose() in (UsdGeom.Tokens.default_, UsdGeom.Tokens.render)
+            and UsdGeom.Imageable(prim).ComputeVisibility() != UsdGeom.Tokens.invisible
         ]
+        boxes = [cache.ComputeRelativeBound(prim, body).ComputeAlignedRange() for prim in gprims]  # body frame
         lo = np.min([np.array(b.GetMin()) for b in boxes], axis=0)
         hi = np.max([np.array(b.GetMax()) for b in boxes], axis=0)
         span = np.maximum(hi - lo, 1e-3)
         np.testing.assert_allclose(vertices.min(axis=0), lo, atol=0.03 * span.max(), err_msg=suffix)
         np.testing.assert_allclose(vertices.max(axis=0), hi, atol=0.03 * span.max(), err_msg=suffix)
-        # colours: the per-env layout's visuals of this body carry the same ones
-        colours = set(np.array(mesh["Mesh3D:vertex_colors"], dtype=np.uint32).reshape(-1).tolist())  # 0xRRGGBBAA
-        want = set()
-        for path, ent in twin.items():
-            if path.startswith(f"/World/envs/env_0/{suffix}/") and ent.static:
-                for key in (
-                    "Mesh3D:albedo_factor",
-                    "Boxes3D:colors",
-                    "Ellipsoids3D:colors",
-                    "Capsules3D:colors",
-                    "Cylinders3D:colors",
-                ):
-                    if key in ent.static:
-                        want |= set(np.array(ent.static[key], dtype=np.uint32).reshape(-1).tolist())
-        assert colours == want, suffix
+        # colours: each vertex in the colour of one of the body's gprims, and every gprim's colour drawn
+        got = np.unique(np.array(mesh["Mesh3D:vertex_colors"], dtype=np.uint32).reshape(-1))  # 0xRRGGBBAA
+        got_rgba = (got[:, None] >> np.array([24, 16, 8, 0], dtype=np.uint32)) & 0xFF
+        want = np.unique(np.array([_usd_rgba(prim) for prim in gprims]), axis=0)
+        diff = np.abs(got_rgba[:, None, :].astype(int) - want[None, :, :].astype(int)).max(axis=-1)  # (got, want)
+        assert (diff.min(axis=1) <= 1).all() and (diff.min(axis=0) <= 1).all(), f"{suffix}: {got_rgba} != {want}"
+        seen |= {tuple(c) for c in want}
+    assert len(seen) >= 5, f"the test bed's bodies come in several colours: {seen}"
+
+
+def _usd_rgba(prim) -> np.ndarray:
+    """The colour USD gives a gprim, as sRGB RGBA uint8: its bound material's ``UsdPreviewSurface``
+    (``diffuseColor``, ``opacity``), else its (inherited) ``displayColor`` / ``displayOpacity``, else USD's grey."""
+    from pxr import UsdGeom, UsdShade
+
+    rgb, opacity = (0.18, 0.18, 0.18), 1.0
+    material, _ = UsdShade.MaterialBindingAPI(prim).ComputeBoundMaterial()
+    shader = material.ComputeSurfaceSource()[0] if material else None
+    if shader and shader.GetIdAttr().Get() == "UsdPreviewSurface":
+        for name, default in (("diffuseColor", rgb), ("opacity", opacity)):
+            inp = shader.GetInput(name)
+            assert not (inp and inp.HasConnectedSource()), f"{prim.GetPath()}: a texture (not in the test bed)"
+            value = inp.Get() if inp else None
+            if name == "diffuseColor":
+                rgb = tuple(value) if value is not None else default
+            else:
+                opacity = float(value) if value is not None else default
+    else:
+        api = UsdGeom.PrimvarsAPI(prim)
+        colour = api.FindPrimvarWithInheritance("displayColor")
+        if colour and colour.HasAuthoredValue():
+            rgb = tuple(colour.Get()[0])
+        alpha = api.FindPrimvarWithInheritance("displayOpacity")
+        if alpha and alpha.HasAuthoredValue():
+            opacity = float(alpha.Get()[0])
+    linear = np.clip(np.array(rgb, dtype=np.float64), 0.0, 1.0)
+    srgb = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+    return np.round(np.array([*srgb, np.clip(opacity, 0.0, 1.0)]) * 255).astype(np.uint8)
 
 
 def _below_other_body(prim, body) -> bool:
