@@ -238,6 +238,7 @@ def test_bad_flags_exit_non_zero_naming_the_flag_and_write_nothing(args: list[st
         (["--rerun_backend", "kit"], "--rerun_backend"),
         (["--rerun_keep", "worst:base_contact"], "--rerun_keep"),
         (["--rerun_keep", "terminated:"], "--rerun_keep"),
+        (["--rerun_keep", "terminated:base_contact", "--rerun_signals", "rewards"], "--rerun_keep"),
         (["--rerun_nan_guard", "--rerun_history", "0"], "--rerun_history"),
         # refused by RecordingCfg (history shorter than the window): the flag whose option it refuses
         (["--rerun_keep", "worst", "--rerun_keep_window", "100", "--rerun_history", "50"], "--rerun_history"),

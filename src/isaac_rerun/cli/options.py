@@ -561,6 +561,10 @@ def rerun_options(ns: argparse.Namespace, action: str) -> RerunOptions:
         raise CliError("--rerun_trigger none: nothing would be recorded; add --rerun_keep or --rerun_nan_guard")
     if values["keep_window"] is not None and keep not in ("worst", "best"):
         raise CliError("--rerun_keep_window: only with --rerun_keep worst or --rerun_keep best")
+    if keep is not None and keep.startswith("terminated:") and "terminations" not in values["signals"]:
+        raise CliError(
+            f"--rerun_keep {keep}: which term ended an episode is only known with 'terminations' in --rerun_signals"
+        )
     if values["history"] is not None and keep is None and not nan_guard:
         raise CliError("--rerun_history: the history is only kept for --rerun_keep or --rerun_nan_guard")
     if keep is not None or nan_guard:
