@@ -835,10 +835,35 @@ def test_bad_flags_found_with_isaac_lab_write_nothing(args: list[str], flag: str
     ("action", "library"), [(a, lib) for a in ("train", "play") for lib in ("rsl_rl", "skrl", "sb3")]
 )
 def test_preflight_accepts_isaac_lab_3_0(action: str, library: str) -> None:
+    """Isaac Lab 3.0's entrypoints pass the preflight, which checks exactly the injection points isaac-rerun patches
+    (written out here from Isaac Lab 3.0's ``isaaclab_rl.entrypoints``, not taken from ``seams()``)."""
     from isaac_rerun.cli.inject import preflight, seams
 
+    entry = "isaaclab_rl.entrypoints"
+    backend = f"{entry}.backends.{action}_{library}"
+    want = {
+        (f"{entry}.dispatch", "run_cli"),
+        (f"{entry}.common", "add_video_args"),
+        (backend, "pre_launch_video_config"),
+        (backend, "create_isaaclab_env"),
+    }
+    if action == "play":
+        want.add((backend, "run_playback"))
+    else:
+        want |= {
+            "rsl_rl": {
+                (backend, "create_rsl_rl_runner"),
+                ("isaaclab_rl.rsl_rl.utils", "OnPolicyRunner"),
+                ("isaaclab_rl.rsl_rl.utils", "DistillationRunner"),
+            },
+            "skrl": {(backend, "import_skrl_runner")},
+            "sb3": {(backend, "PPO")},
+        }[library]
+    assert {(s.module, s.name) for s in seams(action, library)} == want
     modules = preflight(action, library)
-    assert {s.module for s in seams(action, library)} <= set(modules)
+    assert set(modules) == {m for m, _ in want}
+    for module, name in want:
+        assert modules[module] is sys.modules[module] and callable(getattr(modules[module], name)), (module, name)
 
 
 @pytest.mark.isaaclab
