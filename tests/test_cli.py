@@ -468,7 +468,7 @@ def test_ls_table(snippet_folder: Path, capsys: pytest.CaptureFixture[str]) -> N
 def test_ls_reads_facts_from_the_properties_not_the_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A snippet's trigger, envs, iteration and episode reasons come from its properties: a file renamed to a
     meaningless name, holding a snippet whose name says something else, is listed as it was recorded."""
-    reasons = {"episode_reasons": ["base_contact", "time_out"], "iteration": 7}
+    reasons = {"episode_reasons": ["base_contact", ""], "iteration": 7}  # "": the recorder did not know
     write_snippet(
         tmp_path / "t-iteration-7.rrd", "t-episode-3", props("iteration", [-2.5, 4.0], [9, 50], [2, 5], **reasons)
     )
@@ -478,7 +478,7 @@ def test_ls_reads_facts_from_the_properties_not_the_names(tmp_path: Path, capsys
     renamed = snippets["t-episode-3"]
     assert Path(renamed["path"]).name == "0001.rrd"
     assert (renamed["trigger"], renamed["envs"], renamed["iteration"]) == ("iteration", [2, 5], 7)
-    assert (renamed["episode_envs"], renamed["episode_reasons"]) == ([2, 5], ["base_contact", "time_out"])
+    assert (renamed["episode_envs"], renamed["episode_reasons"]) == ([2, 5], ["base_contact", ""])
     old = snippets["t-env-3-worst-episode-4"]
     assert (old["trigger"], old["envs"], old["episode_reasons"], old["iteration"]) == ("kept", [3], None, None)
     from isaac_rerun.cli import main
@@ -488,7 +488,7 @@ def test_ls_reads_facts_from_the_properties_not_the_names(tmp_path: Path, capsys
     header = lines[0].split()
     row = next(line for line in lines if line.startswith("0001 "))
     assert row.split()[1:3] == ["iteration", "2,5"]  # the trigger of the properties, not 'episode' of the name
-    assert "2:base_contact 5:time_out" in row and header[-2] == "ended"
+    assert "2:base_contact 5:?" in row and header[-2] == "ended"
     row = next(line for line in lines if line.startswith("x "))
     assert row.split()[1] == "kept" and row.split()[-3] == "?"  # the name's 'worst' is only a name
 
@@ -810,6 +810,41 @@ def test_ls_rows_hold_the_returns_the_env_returned(make_testbed_env: Any, tmp_pa
     res = cli("ls", str(tmp_path), cwd=tmp_path, timeout=120)
     assert res.returncode == 0 and f"{tracked[0][1]:.2f}" in res.stdout, tail(res)
     assert seen >= 2
+
+
+@pytest.mark.isaaclab
+@pytest.mark.skipif(not HAS_ENTRYPOINTS, reason="needs Isaac Lab 3.x (isaaclab_rl.entrypoints)")
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="known bug: history.py's read-back of kept frames builds StepRows without `reasons`, so a kept "
+    "snippet's episode_reasons property is [''] though the filter saw ('pole_fell',)",
+)
+def test_keep_terminated_by_a_term_then_ls_and_view_why(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The manager-based test bed trained with ``--rerun_keep terminated:pole_fell``: every snippet kept is a whole
+    episode that Isaac Lab's termination manager ended by ``pole_fell`` (as its properties say: ``ls``'s ``ended``),
+    and ``view --why pole_fell`` opens exactly those."""
+    run = _train(
+        tmp_path_factory, "keep-pole-fell", "--rl_library", "rsl_rl", "--task", "IsaacRerun-Testbed-Managed",
+        "--max_iterations", "3", "--rerun_keep", "terminated:pole_fell",
+    )  # fmt: skip
+    assert run.result.returncode == 0, tail(run.result)
+    rerun_dir = run.run_dir("logs/rsl_rl/*/*") / "rerun"
+    listing = ls_json(rerun_dir)
+    kept = listing["snippets"]
+    assert kept and listing["unreadable"] == [], listing
+    for s in kept:
+        assert s["trigger"].startswith("kept") and len(s["episode_envs"]) == 1, s
+        (reason,) = s["episode_reasons"]
+        assert "pole_fell" in reason.split("+"), s
+        assert s["frames"] == s["episode_lengths"][0] + 1  # from its reset frame to its terminal frame
+    res = cli("ls", str(rerun_dir), cwd=rerun_dir, timeout=120)
+    assert res.returncode == 0 and "pole_fell" in res.stdout.splitlines()[1], tail(res)
+    res = cli("view", str(rerun_dir), "--why", "pole_fell", "--dry_run", cwd=rerun_dir, timeout=120)
+    assert res.returncode == 0, tail(res)
+    opened = sorted(Path(c).name for c in res.stdout.strip().splitlines()[-1].split()[1:])
+    assert opened == sorted(Path(s["path"]).name for s in kept)
+    print(f"keep terminated:pole_fell train: {run.seconds:.0f} s, {len(kept)} kept")
 
 
 @pytest.mark.isaaclab

@@ -309,10 +309,11 @@ def _rows(snippets: Sequence[Snippet], root: Path) -> list[list[str]]:
 
 
 def _ended(s: Snippet) -> str:
-    """The ``ended`` column: why each whole episode ended; ``?`` where the recording does not say."""
+    """The ``ended`` column: why each whole episode ended; ``?`` where the recording does not say (an empty
+    reason: the recorder did not know it)."""
     if s.episode_reasons is None:
         return "?" if s.episode_envs else "-"
-    return _per_env(s.episode_envs, s.episode_reasons, "s")
+    return _per_env(s.episode_envs, [reason or "?" for reason in s.episode_reasons], "s")
 
 
 def format_table(snippets: Sequence[Snippet], root: Path) -> str:
