@@ -146,7 +146,8 @@ def _record(env, tmp_path, steps, logged, **options):
             wrapped.step(action)
             out = base.scene["camera"].data.output
             rgb.append(out["rgb"].torch[..., :3].numpy().copy())
-            depth.append(out["distance_to_image_plane"].torch[..., 0].numpy().copy())
+            if "distance_to_image_plane" in out:
+                depth.append(out["distance_to_image_plane"].torch[..., 0].numpy().copy())
     finally:
         wrapped.recorder.close()
     return tmp_path / "rl-rerun-step-0.rrd", np.array(rgb), np.array(depth)
@@ -226,10 +227,14 @@ def test_video_decodes_to_the_simulators_images_in_both_layouts_and_depth_stays_
 
 @needs_av
 def test_video_at_320x240_decodes_to_the_simulators_images(make_testbed_env, tmp_path):
-    env = _camera_env(make_testbed_env, num_envs=1, width=320, height=240)
+    """An RGB-only camera (a vision task's): the frames are buffered as small samples and sent in one chunk."""
+    from rrd_readback import read_rrd
+
+    env = _camera_env(make_testbed_env, num_envs=1, width=320, height=240, data_types=["rgb"])
     steps = 8
     path, rgb, _ = _record(env, tmp_path, steps, [0], scene_log_cfg={"cameras": ["camera"]})
     assert rgb.shape[2:4] == (240, 320)
+    assert "/World/sensors/camera/env_0/depth" not in read_rrd(path)
     _check_video(path, [0], rgb, steps, order=False)
     _, samples, _, _ = _video_rows(path, "/World/sensors/camera/env_0/rgb")
     raw = 320 * 240 * 3
@@ -330,3 +335,55 @@ def test_frames_gathered_earlier_are_encoded_when_written(make_testbed_env, tmp_
     assert len(decoded) == steps and decoded[0][1]
     for k, (img, _) in enumerate(decoded):
         assert psnr(img, truth[k]) >= MIN_PSNR, k
+
+
+@needs_av
+def test_kept_episode_from_the_history_is_encoded_when_written(make_testbed_env, tmp_path):
+    """``episode_filter=terminated()``: env 0 pushed hard (its pole falls); the kept episode's camera is a video
+    that decodes to the simulator's images of that episode (reset frame and steps; the terminal frame, rendered
+    before the auto-reset, is only counted)."""
+    import torch
+
+    from isaac_rerun import IsaacLabScene, LogRerun
+    from isaac_rerun.channels import build_channels
+    from isaac_rerun.channels.cameras import CameraChannel
+    from isaac_rerun.filters import terminated
+
+    env = _camera_env(make_testbed_env)
+    base = env.unwrapped
+    scene = IsaacLabScene(base.scene, [0], cfg=SceneLogCfg(cameras=["camera"]))
+    if not any(isinstance(c, CameraChannel) for c in build_channels(scene.context(), history=True)):
+        pytest.skip("the rolling history does not keep camera frames yet (no camera channel among its channels)")
+    wrapped = LogRerun(
+        env,
+        logged_envs=0,
+        save_dir=tmp_path,
+        step_trigger=lambda s: False,
+        episode_filter=terminated(),
+        history=150,
+        history_envs=[0],
+        scene_log_cfg={"cameras": ["camera"]},
+    )
+    rgb, ends = [], []
+    try:
+        wrapped.reset(seed=0)
+        rgb.append(base.scene["camera"].data.output["rgb"].torch[0, ..., :3].numpy().copy())  # after reset: "step -1"
+        for _ in range(120):
+            action = torch.zeros(base.num_envs, 1)
+            action[0, 0] = 1.0
+            _, _, term, trunc, _ = wrapped.step(action)
+            rgb.append(base.scene["camera"].data.output["rgb"].torch[0, ..., :3].numpy().copy())
+            ends.append(bool(term[0] and not trunc[0]))
+            if sum(ends) == 1 and ends[-1]:
+                break
+    finally:
+        wrapped.recorder.close()
+    assert any(ends), "env 0's pole must fall for this test to mean anything"
+    last = ends.index(True)  # the first episode: steps 0..last
+    (path,) = sorted(tmp_path.glob("*.rrd"))
+    frames, samples, _, _ = _video_rows(path, "/World/sensors/camera/env_0/rgb")
+    assert frames == list(range(last + 2)), "reset frame, steps 0..last-1, terminal frame"
+    decoded = decode(samples)
+    assert len(decoded) == last + 2 and decoded[0][1], "every sample decodes; the kept snippet starts on a keyframe"
+    for k, (img, _) in enumerate(decoded[:-1]):  # frame k shows the state after step k-1 (rgb[k])
+        assert psnr(img, rgb[k]) >= MIN_PSNR, k

@@ -119,13 +119,6 @@ def has_video_stream() -> bool:
     return hasattr(rr, "VideoStream") and hasattr(rr, "VideoCodec")
 
 
-def video_stream_columns(samples: list[bytes], keyframes: list[bool]) -> Any:
-    """``rr.VideoStream`` columns of H.264 samples, with their keyframe flags where rerun-sdk has the field."""
-    if "is_keyframe" in inspect.signature(rr.VideoStream.columns).parameters:
-        return rr.VideoStream.columns(sample=samples, is_keyframe=keyframes)
-    return rr.VideoStream.columns(sample=samples)
-
-
 def connect_grpc(stream: rr.RecordingStream, url: str) -> None:
     """Connect a stream to a viewer or server over gRPC."""
     stream.connect_grpc(url)

@@ -23,7 +23,8 @@ produces:
 In the 3D view the images appear on the camera's frustum; each also has its own 2D view. :meth:`CameraChannel.gather`
 returns plain owned numpy data (the frame's ``uint8`` RGB, ``float32`` depth, pose and intrinsics); frames are
 encoded in :meth:`CameraChannel.append`, so frames kept by the rolling history are encoded when they are written.
-Raw images are large: while a camera is logged, frames are sent every 8 frames.
+Raw images are large: while a camera's raw images (RGB or depth) are logged, frames are sent every 8 frames;
+every :data:`VIDEO_BUFFERED_FRAMES` frames for a camera recorded as video alone.
 """
 
 from __future__ import annotations
@@ -33,17 +34,18 @@ from typing import Any
 import numpy as np
 import rerun as rr
 
-from isaac_rerun import _compat
 from isaac_rerun._util import WarnOnce
 from isaac_rerun.channels import video
 from isaac_rerun.channels.base import Channel, ChannelContext, Sample, StepRows, TimeColumns
 from isaac_rerun.channels.sensors import SENSORS_ROOT, SensorChannel, sensor_kind
 
-__all__ = ["CameraChannel", "channels"]
+__all__ = ["VIDEO_BUFFERED_FRAMES", "CameraChannel", "channels"]
 
 _RGB = ("rgb", "rgba")
 _DEPTH = ("distance_to_image_plane", "depth")
 
+VIDEO_BUFFERED_FRAMES = 32
+"""Frames between sends of a camera recorded as video alone: each send is a chunk of its own (~1 kB of schema)."""
 
 _warn = WarnOnce()
 
@@ -51,7 +53,9 @@ _warn = WarnOnce()
 class CameraChannel(SensorChannel):
     """Video / images, pose and intrinsics of one camera sensor for the logged envs (see the module docstring)."""
 
-    max_buffered_frames = 8
+    max_buffered_frames: int | None = 8
+    """Frames between sends while raw images (RGB or depth) are buffered; :data:`VIDEO_BUFFERED_FRAMES` for a camera
+    recorded as video alone (no depth)."""
 
     def __init__(self, ctx: ChannelContext, name: str, sensor: Any):
         super().__init__(ctx, name, sensor)
@@ -64,6 +68,10 @@ class CameraChannel(SensorChannel):
                 _warn("unavailable", f"isaac_rerun: camera frames are recorded as raw images: {reason}", stacklevel=5)
                 self.codec = "raw"
         self.encoders: list[video.H264Encoder] | None = None  # one per logged env, for the current snippet
+        data_types = set(getattr(getattr(sensor, "cfg", None), "data_types", None) or _DEPTH)
+        if self.codec == "h264" and not data_types & set(_DEPTH):
+            # only small video samples are buffered (raw images only after an encoder error): fewer, larger chunks
+            self.max_buffered_frames = VIDEO_BUFFERED_FRAMES
         self._warn = WarnOnce()
 
     def start(self, stream: rr.RecordingStream, *, static: bool) -> None:
@@ -102,14 +110,13 @@ class CameraChannel(SensorChannel):
                 data["size"] = (int(rgb.shape[1]), int(rgb.shape[2]))
         self.frames.append(data)
 
-    def _encode(self, rgb: np.ndarray) -> list[tuple[bytes, bool]] | None:
-        """The H.264 samples (and keyframe flags) of one frame of every logged env; None (and raw images from now
-        on) if encoding fails."""
+    def _encode(self, rgb: np.ndarray) -> list[bytes] | None:
+        """The H.264 samples of one frame of every logged env; None (and raw images from now on) if encoding fails."""
         try:
             if self.encoders is None:
                 h, w = int(rgb.shape[1]), int(rgb.shape[2])
                 self.encoders = [video.H264Encoder(w, h) for _ in self.envs]
-            return [(enc.encode(img), enc.keyframe) for enc, img in zip(self.encoders, rgb, strict=True)]
+            return [enc.encode(img) for enc, img in zip(self.encoders, rgb, strict=True)]
         except Exception as exc:
             self._warn(
                 "encode",
@@ -160,10 +167,7 @@ class CameraChannel(SensorChannel):
                 stream.send_columns(
                     f"{entity}/rgb",
                     indexes=rows_times(video_rows),
-                    columns=_compat.video_stream_columns(
-                        [frames[i]["samples"][j][0] for i in video_rows],
-                        [frames[i]["samples"][j][1] for i in video_rows],
-                    ),
+                    columns=rr.VideoStream.columns(sample=[frames[i]["samples"][j] for i in video_rows]),
                 )
             if image_rows:
                 if f"{entity}/rgb:image" not in logged:
