@@ -14,7 +14,7 @@ pytest.importorskip("isaaclab")
 
 from isaac_rerun import IsaacLabScene, LogRerun, SceneLogCfg, every_n  # noqa: E402
 from isaac_rerun.channels.trails import trail_entities  # noqa: E402
-from rrd_readback import read_rrd  # noqa: E402
+from rrd_readback import quat_close, read_rrd  # noqa: E402
 from schedule import expected_snippets  # noqa: E402
 from test_log_rerun_isaaclab import record  # noqa: E402
 from testbed_truth import BODIES  # noqa: E402
@@ -166,8 +166,9 @@ def test_trail_patterns_that_match_nothing_warn(testbed_env):
 
 
 # ----------------------------------------------------------------------------------------------- sensors and markers
-def _run(env, tmp_path, steps, logged, **cfg):
-    """Record steps 0..steps-1 of a fresh episode (one snippet) and keep the simulator's truth after every step."""
+def _run(env, tmp_path, steps, logged, capture=None, **cfg):
+    """Record steps 0..steps-1 of a fresh episode (one snippet) and keep the simulator's truth after every step
+    (``capture(scene)``: more of it, a dict merged into each step's)."""
     base = env.unwrapped
     wrapped = LogRerun(
         env, logged_envs=logged, save_dir=tmp_path, step_trigger=lambda s: s == 0, recording_length=steps, **cfg
@@ -187,6 +188,7 @@ def _run(env, tmp_path, steps, logged, **cfg):
                     "cuboid": scene["cuboid"].data.body_link_pose_w.torch[:, 0, :3].numpy().copy(),
                     "contact": scene["cuboid_contact"].data.net_forces_w.torch.numpy().copy(),
                     "hits": scene["height_scanner"].data.ray_hits_w.torch.numpy().copy(),
+                    **(capture(scene) if capture is not None else {}),
                 }
             )
     finally:
@@ -295,28 +297,47 @@ def test_generated_terrain_is_logged_once_with_its_colours(make_testbed_env, tmp
 
 
 def test_camera_images_on_the_frame_timeline(make_testbed_env, tmp_path):
+    """Each frame's raw images are the camera sensor's own pixels and depths at that step (captured in this test
+    after every step), and its pose the sensor's."""
     from isaac_rerun.testbed.env import TESTBED_CAMERA_CFG
 
+    def capture(scene):
+        data = scene["camera"].data
+        return {
+            "rgb": data.output["rgb"].torch.cpu().numpy()[..., :3].copy(),
+            "depth": data.output["distance_to_image_plane"].torch.cpu().numpy()[..., 0].copy(),
+            "cam_pos": data.pos_w.torch.cpu().numpy().copy(),
+            "cam_quat": data.quat_w_ros.torch.cpu().numpy().copy(),
+        }
+
     env = make_testbed_env(num_envs=2, episode_length_s=10.0, scene__camera=TESTBED_CAMERA_CFG)
-    ents, _ = _run(env, tmp_path, 4, [1], scene_log_cfg={"cameras": ["camera"], "camera_codec": "raw"})
+    steps = 4
+    ents, truth = _run(env, tmp_path, steps, [1], capture, scene_log_cfg={"cameras": ["camera"], "camera_codec": "raw"})
+    assert truth[0]["rgb"].shape == (2, 60, 80, 3) and truth[0]["rgb"].dtype == np.uint8
+    assert not all(np.array_equal(truth[0]["rgb"][1], t["rgb"][1]) for t in truth[1:]), "the view changes"
     root = "/World/sensors/camera/env_1"
     assert np.ravel(ents[root].static["Pinhole:resolution"]).tolist() == [80.0, 60.0]
-    frames, images = _rows_of(ents[f"{root}/rgb"], "Image:buffer")
-    images = [img[0] for img in images]  # one blob per row
-    assert frames == [0, 1, 2, 3]
     fmt = ents[f"{root}/rgb"].static["Image:format"]
     fmt = fmt[0] if isinstance(fmt, list) else fmt
     assert (fmt["width"], fmt["height"]) == (80, 60)
-    assert all(len(img) == 60 * 80 * 3 for img in images)
-    rgb = np.array(images[-1], dtype=np.uint8).reshape(60, 80, 3)
-    assert rgb.std() > 5, "the camera sees the scene, not a blank image"
-    frames, depth = _rows_of(ents[f"{root}/depth"], "DepthImage:buffer")
-    depth = [d[0] for d in depth]
-    assert frames == [0, 1, 2, 3]
-    d = np.frombuffer(bytes(depth[-1]), dtype=np.float32)
-    assert d.size == 60 * 80 and np.nanmax(d) > 1.0
-    frames, _ = _rows_of(ents[root], "Transform3D:translation")
-    assert frames == [0, 1, 2, 3]
+    frames, images = _rows_of(ents[f"{root}/rgb"], "Image:buffer")
+    assert frames == list(range(steps))
+    for f, img in enumerate(images):
+        rgb = np.array(img[0], dtype=np.uint8).reshape(60, 80, 3)
+        np.testing.assert_array_equal(rgb, truth[f]["rgb"][1], err_msg=f"rgb at frame {f}")
+    frames, depths = _rows_of(ents[f"{root}/depth"], "DepthImage:buffer")
+    assert frames == list(range(steps))
+    for f, d in enumerate(depths):
+        got = np.frombuffer(bytes(d[0]), dtype=np.float32).reshape(60, 80)
+        np.testing.assert_array_equal(got, truth[f]["depth"][1], err_msg=f"depth at frame {f}")
+    ent = ents[root]
+    order = ent.sorted_by("frame")
+    assert list(ent.timeline("frame", order)) == list(range(steps))
+    pos = ent.vectors("Transform3D:translation", order)
+    quat = ent.vectors("Transform3D:quaternion", order)
+    for f in range(steps):  # the default env_layout="world": world poses
+        np.testing.assert_allclose(pos[f], truth[f]["cam_pos"][1], atol=1e-5, err_msg=f"camera position {f}")
+        assert quat_close(quat[f], truth[f]["cam_quat"][1]), f
 
 
 def test_unknown_camera_name_is_a_clear_error(testbed_env, tmp_path):
