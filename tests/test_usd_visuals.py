@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ pxr = pytest.importorskip("pxr")
 import rerun as rr  # noqa: E402
 from pxr import Gf, Sdf, Usd, UsdGeom, UsdLux, UsdPhysics, UsdShade, Vt  # noqa: E402
 
+from glb_readback import read_glb, srgb_to_linear  # noqa: E402
 from isaac_rerun.usd_visuals import (  # noqa: E402
     PrimVisual,
     collect_global_visuals,
@@ -508,25 +511,27 @@ def test_quad_mesh_face_varying_normals_indexed_uvs_texture(tmp_path: Path) -> N
 
     (visual,) = collect_visuals(s.GetPrimAtPath("/body"))
     arch = visual.archetype
-    assert isinstance(arch, rr.Mesh3D)
-    pos = _batch(arch, "vertex_positions")
-    tris = _batch(arch, "triangle_indices")
-    assert pos.shape == (8, 3) and tris.shape == (4, 3)  # de-indexed to corners, fan-triangulated
+    assert isinstance(arch, rr.Asset3D), "a textured mesh is a GLB that keeps its PNG"
+    assert arch.media_type.as_arrow_array().to_pylist() == ["model/gltf-binary"]
+    glb = read_glb(bytes(arch.blob.as_arrow_array().to_pylist()[0]))
+    pos, tris = glb.positions, glb.triangles
+    # per corner (no two corners share a point and all their attributes), fan-triangulated
+    assert pos.shape == (8, 3) and tris.shape == (4, 3)
     corners = np.array([0, 1, 4, 3, 1, 2, 5, 4])
     points = np.array(mesh.GetPointsAttr().Get())
     np.testing.assert_allclose(pos, points[corners])
-    np.testing.assert_allclose(_batch(arch, "vertex_normals"), face_normals, atol=1e-6)
+    np.testing.assert_allclose(glb.normals, face_normals, atol=1e-3)  # normals on a 2^-10 grid in the GLB
     expected_uv = np.array([(0, 0), (0.5, 0), (0.5, 1), (0, 1), (0.5, 0), (1, 0), (1, 1), (0.5, 1)], dtype=float)
-    expected_uv[:, 1] = 1.0 - expected_uv[:, 1]  # Rerun: origin top-left
-    np.testing.assert_allclose(_batch(arch, "vertex_texcoords"), expected_uv, atol=1e-6)
+    expected_uv[:, 1] = 1.0 - expected_uv[:, 1]  # Rerun and glTF: origin top-left
+    np.testing.assert_allclose(glb.texcoords, expected_uv, atol=1e-4)
     # counter-clockwise around +Z (right-handed)
     p0, p1, p2 = pos[tris[:, 0]], pos[tris[:, 1]], pos[tris[:, 2]]
     assert np.all(np.cross(p1 - p0, p2 - p0)[:, 2] > 0)
-    # the texture travels with the mesh
-    fmt = arch.albedo_texture_format.as_arrow_array().to_pylist()[0]
-    assert (fmt["width"], fmt["height"]) == (4, 2)
-    buf = arch.albedo_texture_buffer.as_arrow_array().to_pylist()[0]
-    np.testing.assert_array_equal(np.frombuffer(bytes(buf), dtype=np.uint8).reshape(2, 4, 3), image)
+    # the texture travels with the mesh, as the file's own PNG bytes
+    assert glb.mime == "image/png" and glb.image == png.read_bytes()
+    assert glb.double_sided
+    np.testing.assert_allclose(glb.base_color_factor, [1, 1, 1, 1])
+    np.testing.assert_array_equal(np.array(Image.open(io.BytesIO(glb.image)).convert("RGB")), image)
 
     # without UVs the same material falls back to the texture's mean colour
     s2 = Usd.Stage.CreateInMemory()
@@ -635,8 +640,141 @@ def test_large_face_varying_mesh_is_vectorised() -> None:
     elapsed = time.perf_counter() - start
     (visual,) = visuals
     assert _batch(visual.archetype, "triangle_indices").shape == (2 * n * n, 3)
-    assert _batch(visual.archetype, "vertex_positions").shape == (4 * n * n, 3)
+    # the corners of a point carry the same normal (not the faces' own: the mesh is not faceted): one vertex each
+    positions = _batch(visual.archetype, "vertex_positions")
+    assert positions.shape == ((n + 1) ** 2, 3)
+    np.testing.assert_array_equal(np.unique(positions, axis=0), np.unique(points, axis=0))
+    np.testing.assert_array_equal(_batch(visual.archetype, "vertex_normals"), np.tile([0, 0, 1], ((n + 1) ** 2, 1)))
     assert elapsed < 10.0, elapsed
+
+
+def _faceted_hinge(s: Usd.Stage, path: str, bend_deg: float) -> tuple[UsdGeom.Mesh, np.ndarray]:
+    """Three unit quads in a row along X: A and B meet at ``bend_deg``, B and C at 90°; each corner's normal is its
+    face's (faceVarying, as OBJ → USD conversions write them). Returns the mesh and the faces' normals."""
+    b = math.radians(bend_deg)
+    # A lies in z=0 for x in [-1, 0], tilted down by bend_deg; B in z=0 for x in [0, 1]; C goes up at x=1
+    ax = np.array([-math.cos(b), 0.0, -math.sin(b)])
+    pts = [ax, ax + np.array([0.0, 1.0, 0.0]), [0, 0, 0], [0, 1, 0], [1, 0, 0], [1, 1, 0], [1, 0, 1], [1, 1, 1]]
+    mesh = UsdGeom.Mesh.Define(s, path)
+    mesh.GetPointsAttr().Set([Gf.Vec3f(*map(float, p)) for p in pts])
+    mesh.GetFaceVertexCountsAttr().Set([4, 4, 4])
+    faces = [[0, 2, 3, 1], [2, 4, 5, 3], [4, 6, 7, 5]]
+    mesh.GetFaceVertexIndicesAttr().Set([i for f in faces for i in f])
+    p = np.array(pts, dtype=np.float64)
+    normals = []
+    for f in faces:
+        n = np.cross(p[f[1]] - p[f[0]], p[f[2]] - p[f[0]])
+        normals.append(n / np.linalg.norm(n))
+    pv = UsdGeom.PrimvarsAPI(mesh).CreatePrimvar(
+        "normals", Sdf.ValueTypeNames.Normal3fArray, UsdGeom.Tokens.faceVarying
+    )
+    pv.Set([Gf.Vec3f(*map(float, normals[k])) for k in range(3) for _ in range(4)])
+    return mesh, np.array(normals)
+
+
+def test_faceted_mesh_shares_corners_within_the_smoothing_angle() -> None:
+    from isaac_rerun.usd_visuals.meshes import FACETED_SMOOTH_DEG
+
+    s = Usd.Stage.CreateInMemory()
+    _, normals = _faceted_hinge(s, "/body/hinge", bend_deg=10.0)
+    assert FACETED_SMOOTH_DEG > 10.0
+    (visual,) = collect_visuals(s.GetPrimAtPath("/body"))
+    arch = visual.archetype
+    pos = _batch(arch, "vertex_positions")
+    nrm = _batch(arch, "vertex_normals")
+    tris = _batch(arch, "triangle_indices")
+    # 12 corners: A|B's edge (10°) is shared (2 vertices), B|C's (90°) is not: 12 - 2 = 10 vertices
+    assert pos.shape == (10, 3) and tris.shape == (6, 3)
+    by_point: dict[tuple, list[np.ndarray]] = {}
+    for p, n in zip(pos.round(6), nrm, strict=True):
+        by_point.setdefault(tuple(p), []).append(n)
+    hinge = by_point[(0.0, 0.0, 0.0)]
+    assert len(hinge) == 1, "A and B meet at 10°: one smooth vertex"
+    between = (normals[0] + normals[1]) / np.linalg.norm(normals[0] + normals[1])
+    np.testing.assert_allclose(hinge[0], between, atol=1e-5)
+    edge = by_point[(1.0, 0.0, 0.0)]
+    assert len(edge) == 2, "B and C meet at 90°: the edge stays sharp"
+    np.testing.assert_allclose(sorted(map(tuple, np.round(edge, 5))), sorted(map(tuple, np.round(normals[1:], 5))))
+    # every triangle still faces its face's way
+    p0, p1, p2 = pos[tris[:, 0]], pos[tris[:, 1]], pos[tris[:, 2]]
+    face_n = np.cross(p1 - p0, p2 - p0)
+    assert np.all(np.einsum("ij,ij->i", face_n, nrm[tris[:, 0]]) > 0)
+
+    # a 45° bend is sharper than the smoothing angle: nothing shared, the authored normals kept
+    s2 = Usd.Stage.CreateInMemory()
+    _, normals2 = _faceted_hinge(s2, "/body/hinge", bend_deg=45.0)
+    (sharp,) = collect_visuals(s2.GetPrimAtPath("/body"))
+    assert _batch(sharp.archetype, "vertex_positions").shape == (12, 3)
+    np.testing.assert_allclose(_batch(sharp.archetype, "vertex_normals"), np.repeat(normals2, 4, axis=0), atol=1e-6)
+
+
+def test_textures_stay_encoded_and_are_downscaled_above_the_limit(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from isaac_rerun.usd_visuals.materials import read_texture
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 255, (32, 64, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "a.png")
+    Image.fromarray(pixels).save(tmp_path / "a.jpg", quality=90)
+    Image.fromarray(pixels).save(tmp_path / "a.bmp")
+    png = read_texture(str(tmp_path / "a.png"))
+    assert (png.mime, png.width, png.height) == ("image/png", 64, 32) and png.data == (tmp_path / "a.png").read_bytes()
+    np.testing.assert_array_equal(png.pixels(), pixels)
+    np.testing.assert_allclose(png.mean_rgba[:3], pixels.reshape(-1, 3).mean(axis=0), atol=0.5)
+    jpg = read_texture(str(tmp_path / "a.jpg"))
+    assert jpg.mime == "image/jpeg" and jpg.data == (tmp_path / "a.jpg").read_bytes()
+    bmp = read_texture(str(tmp_path / "a.bmp"))  # another format: encoded as PNG, pixels unchanged
+    assert bmp.mime == "image/png" and bmp.data[:8] == b"\x89PNG\r\n\x1a\n"
+    np.testing.assert_array_equal(bmp.pixels(), pixels)
+    small = read_texture(str(tmp_path / "a.png"), max_size=16)  # above the limit: downscaled, re-encoded
+    assert (small.mime, small.width, small.height) == ("image/png", 16, 8)
+    assert small.pixels().shape == (8, 16, 3)
+
+
+def test_untextured_glb_keeps_the_colour_in_linear_space() -> None:
+    from isaac_rerun.usd_visuals.archetypes import mesh_archetype
+
+    s = Usd.Stage.CreateInMemory()
+    mesh = _quad_strip(s, "/body/mesh")
+    material, _ = _preview_material(s, "/body/mat", diffuse=(0.8, 0.2, 0.05), opacity=0.5)
+    _bind(mesh, material)
+    (visual,) = collect_visuals(s.GetPrimAtPath("/body"))
+    assert isinstance(visual.archetype, rr.Mesh3D), "untextured meshes are Mesh3D unless asked for a GLB"
+    srgb = _rgba(visual.archetype, "albedo_factor")[0]
+    glb = read_glb(bytes(mesh_archetype(visual.geometry, compact=True).blob.as_arrow_array().to_pylist()[0]))
+    assert glb.image is None and glb.texcoords is None
+    np.testing.assert_allclose(glb.base_color_factor[:3], srgb_to_linear(srgb[:3] / 255.0), atol=1e-6)
+    np.testing.assert_allclose(glb.base_color_factor[:3], (0.8, 0.2, 0.05), atol=0.01)  # the USD's linear colour
+    assert glb.base_color_factor[3] == pytest.approx(128 / 255)
+    np.testing.assert_allclose(glb.positions, _batch(visual.archetype, "vertex_positions"))
+    np.testing.assert_array_equal(glb.triangles, _batch(visual.archetype, "triangle_indices"))
+
+
+def test_glb_reads_back_with_trimesh(tmp_path: Path) -> None:
+    """An independent glTF reader (trimesh, where installed) sees the same mesh and texture."""
+    trimesh = pytest.importorskip("trimesh")
+    from PIL import Image
+
+    image = np.zeros((8, 8, 3), dtype=np.uint8)
+    image[:, :4] = [250, 20, 20]
+    Image.fromarray(image).save(tmp_path / "t.png")
+    s = Usd.Stage.CreateInMemory()
+    mesh = _quad_strip(s, "/body/mesh")
+    uv = UsdGeom.PrimvarsAPI(mesh).CreatePrimvar("st", Sdf.ValueTypeNames.TexCoord2fArray, UsdGeom.Tokens.vertex)
+    uv.Set([(0, 0), (0.5, 0), (1, 0), (0, 1), (0.5, 1), (1, 1)])
+    _bind(mesh, _texture_material(s, "/body/tex", tmp_path / "t.png"))
+    (visual,) = collect_visuals(s.GetPrimAtPath("/body"))
+    blob = bytes(visual.archetype.blob.as_arrow_array().to_pylist()[0])
+    loaded = trimesh.load(io.BytesIO(blob), file_type="glb", force="mesh")
+    np.testing.assert_allclose(np.unique(np.asarray(loaded.vertices), axis=0), np.unique(_np_points(mesh), axis=0))
+    assert len(loaded.faces) == 4
+    texture = loaded.visual.material.baseColorTexture
+    np.testing.assert_array_equal(np.array(texture.convert("RGB")), image)
+
+
+def _np_points(mesh: UsdGeom.Mesh) -> np.ndarray:
+    return np.array(mesh.GetPointsAttr().Get(), dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
