@@ -9,6 +9,7 @@
                                                      into ``<the checkpoint's run dir>/rerun/play``
 ``isaac-rerun ls PATH``                              a table of the snippets in a folder, read from the files
 ``isaac-rerun view PATH [--last N | --worst N]``     open them in the Rerun viewer (``--web`` on a headless machine)
+``isaac-rerun compare SNIPPETS… | DIR [...]``        snippets side by side in one recording, on one ``frame`` timeline
 ==================================================== =================================================================
 
 How the recording gets into Isaac Lab's entrypoint: :mod:`isaac_rerun.cli.inject`; where Isaac Lab has none (2.x):
@@ -27,7 +28,16 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 
-from isaac_rerun.cli.options import ACTIONS, LIBRARIES, CliError, add_rerun_args, check_envs, rerun_options
+from isaac_rerun.cli.options import (
+    ACTIONS,
+    LAUNCH_FLAGS,
+    LIBRARIES,
+    CliError,
+    add_launch_args,
+    add_rerun_args,
+    check_envs,
+    rerun_options,
+)
 
 __all__ = ["main"]
 
@@ -79,8 +89,15 @@ def _front_parser(action: str) -> argparse.ArgumentParser:
         help="checkpoint file (or Isaac Lab's 'latest' / 'best'); play: which policy (default: Isaac Lab's choice)",
     )
     g.add_argument("--ml_framework", default=None, help="skrl: torch (the only one recorded)")
-    g.add_argument("--distributed", action="store_true", default=False, help="multi-GPU: not recorded (refused)")
+    g.add_argument(
+        "--distributed",
+        action="store_true",
+        default=False,
+        help="multi-GPU: give --num_gpus N instead (isaac-rerun then starts the ranks)",
+    )
     add_rerun_args(p, action)
+    if action == "train":
+        add_launch_args(p)
     return p
 
 
@@ -109,16 +126,28 @@ def _train_or_play(action: str, argv: list[str]) -> int:
             if ns.num_envs < 1:
                 raise CliError(f"--num_envs: must be >= 1, got {ns.num_envs}")
             check_envs(opts, ns.num_envs)
-        if ns.distributed:
+        launch = getattr(ns, "num_gpus", None) is not None
+        given = [a.partition("=")[0] for a in argv if a.partition("=")[0] in LAUNCH_FLAGS]
+        if given and not launch:
             raise CliError(
-                "--distributed: isaac-rerun does not record multi-GPU runs (Isaac Lab runs each rank in its own "
-                "worker process); record one GPU's run, or add RerunRunnerMixin / RerunCallback in your own script"
+                f"{given[0]}: only with isaac-rerun train --num_gpus N (a multi-GPU launch)"
+                if action == "train"
+                else f"{given[0]}: isaac-rerun play runs on one GPU (only train has multi-GPU flags)"
+            )
+        if ns.distributed and not launch:
+            raise CliError(
+                "--distributed: give --num_gpus N instead: isaac-rerun starts Isaac Lab's multi-GPU launcher with "
+                "one process per GPU and records on one of them (--rerun_rank)"
             )
         if ns.rl_library == "skrl" and ns.ml_framework not in (None, "torch"):
             raise CliError(f"--ml_framework: isaac-rerun records skrl's torch runner only, got {ns.ml_framework!r}")
         from isaac_rerun.cli.common import check_checkpoint
 
         check_checkpoint(ns.checkpoint, required=False)
+        if launch:
+            from isaac_rerun.cli import launch as multigpu
+
+            return multigpu.run(argv, library=ns.rl_library, task=ns.task, rerun_rank=ns.rerun_rank, opts=opts)
     if backend == "isaaclab":
         from isaac_rerun.cli.inject import available, run
 
@@ -134,6 +163,7 @@ def _train_or_play(action: str, argv: list[str]) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     from isaac_rerun import __version__
+    from isaac_rerun.cli import compare
     from isaac_rerun.cli.browse import add_parsers
 
     p = argparse.ArgumentParser(
@@ -142,10 +172,11 @@ def _parser() -> argparse.ArgumentParser:
         epilog="`isaac-rerun train --help`, `isaac-rerun play --help`: the recording flags. Guide: docs/cli.md.",
     )
     p.add_argument("--version", action="version", version=f"isaac-rerun {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="{train,play,ls,view}")
+    sub = p.add_subparsers(dest="command", metavar="{train,play,ls,view,compare}")
     sub.add_parser("train", help="Isaac Lab's `isaaclab train`, recorded", add_help=False)
     sub.add_parser("play", help="Isaac Lab's `isaaclab play` (a checkpoint's policy), recorded", add_help=False)
     add_parsers(sub)
+    compare.add_parser(sub)
     return p
 
 

@@ -258,8 +258,16 @@ def _bind(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str,
 class Injection:
     """The hooks of one ``isaac-rerun train|play`` run and what they saw."""
 
-    def __init__(self, action: str, library: str, opts: RerunOptions, modules: dict[str, types.ModuleType]):
+    def __init__(
+        self,
+        action: str,
+        library: str,
+        opts: RerunOptions,
+        modules: dict[str, types.ModuleType],
+        record_rank: int = 0,
+    ):
         self.action, self.library, self.opts, self.modules = action, library, opts, modules
+        self.record_rank = record_rank  # multi-GPU: the global rank of this process (rsl_rl records only there)
         self.fired: dict[str, int] = {}
         self.args_cli: argparse.Namespace | None = None
         self.env: Any = None
@@ -325,6 +333,16 @@ class Injection:
 
     def recording_cfg(self) -> Any:
         return recording_cfg(self.opts, save_dir=self.save_dir, name_prefix=self.name_prefix)
+
+    def runner_rerun(self) -> Any:
+        """rsl_rl's ``rerun=``: the recording options, with ``record_rank`` this process's rank in a multi-GPU run
+        (``RerunRunnerMixin`` records only on that global rank)."""
+        cfg = self.recording_cfg()
+        if self.record_rank == 0:
+            return cfg
+        from isaac_rerun.config import RecordingCfg
+
+        return {**{f: getattr(cfg, f) for f in RecordingCfg.__dataclass_fields__}, "record_rank": self.record_rank}
 
     # ------------------------------------------------------------------ install
     def install(self, stack: contextlib.ExitStack) -> None:
@@ -439,7 +457,7 @@ class Injection:
         def recording_class(base: type) -> type:
             class RecordingRunner(RerunRunnerMixin, base):
                 def __init__(self, *args: Any, **kwargs: Any) -> None:
-                    kwargs.setdefault("rerun", injection.recording_cfg())
+                    kwargs.setdefault("rerun", injection.runner_rerun())
                     super().__init__(*args, **kwargs)
                     if self.rerun_session is not None:
                         injection.sessions.append(self.rerun_session)
@@ -536,10 +554,20 @@ class Injection:
                 session.close()
 
 
-def run(action: str, library: str | None, argv: list[str], opts: RerunOptions, task: str | None) -> int:
+def run(
+    action: str,
+    library: str | None,
+    argv: list[str],
+    opts: RerunOptions,
+    task: str | None,
+    *,
+    record_rank: int = 0,
+) -> int:
     """``isaac-rerun {action} …`` through Isaac Lab's own entrypoint; returns the exit status.
 
     ``argv``: the command line after ``train`` / ``play`` (Isaac Lab's flags, the ``rerun`` flags, Hydra overrides).
+    ``record_rank``: in a multi-GPU run (:mod:`isaac_rerun.cli.worker`), the global rank of this process, the one
+    that records.
     """
     help_asked = "-h" in argv or "--help" in argv
     load_tasks()
@@ -561,7 +589,7 @@ def run(action: str, library: str | None, argv: list[str], opts: RerunOptions, t
             RuntimeWarning,
             stacklevel=2,
         )
-    injection = Injection(action, library, opts, modules)
+    injection = Injection(action, library, opts, modules, record_rank=record_rank)
     with contextlib.ExitStack() as stack:
         injection.install(stack)
         stack.enter_context(_program_name(f"isaac-rerun {action}"))  # Isaac Lab's parsers name it in usage lines

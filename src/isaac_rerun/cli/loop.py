@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -73,6 +74,18 @@ def loop_parser(action: str) -> argparse.ArgumentParser:
             "rollouts of n_steps) (default: the agent config's)",
         )
         p.add_argument("--run_name", default=None, help="suffix of the run's log folder name")
+        p.add_argument(
+            "--distributed",
+            action="store_true",
+            default=False,
+            help="one rank of a multi-GPU run under torchrun (isaac-rerun train --num_gpus N starts them): the "
+            "simulation and the agent on cuda:<LOCAL_RANK>, the seed plus the rank, ranks above 0 in <run>/rank_<R>",
+        )
+        p.add_argument(
+            "--run_timestamp",
+            default=None,
+            help="timestamp naming the run folder (isaac-rerun train --num_gpus passes one to every rank)",
+        )
     p.add_argument("--ml_framework", choices=("torch",), default="torch", help="skrl: torch only (default: torch)")
     add_rerun_args(p, action)
     return p
@@ -116,19 +129,20 @@ class _Simulation:
     """The simulation app: Isaac Lab 3.x's ``launch_simulation`` (needs the env cfg), 2.x's ``AppLauncher`` (before
     any task module is imported)."""
 
-    def __init__(self, device: str):
+    def __init__(self, device: str, *, distributed: bool = False):
         import isaaclab.app as app
 
         self.stack = contextlib.ExitStack()
         self.device = device
+        self.args: dict[str, Any] = {"device": device, **({"distributed": True} if distributed else {})}
         self.launch = getattr(app, "launch_simulation", None)
         if self.launch is None:  # Isaac Lab 2.x: Isaac Sim's app first
-            launcher = app.AppLauncher(headless=True, device=device)
+            launcher = app.AppLauncher(headless=True, **self.args)
             self.stack.callback(launcher.app.close)
 
     def start(self, env_cfg: Any) -> None:
         if self.launch is not None:
-            self.stack.enter_context(self.launch(env_cfg, {"device": self.device}))
+            self.stack.enter_context(self.launch(env_cfg, self.args))
 
 
 def make_env(task: str, *, num_envs: int | None, device: str, seed: int | None) -> Any:
@@ -170,24 +184,39 @@ def _make(task: str, env_cfg: Any, sim: _Simulation) -> Any:
     return env
 
 
-def run(action: str, library: str | None, argv: list[str], opts: RerunOptions, task: str | None) -> int:
-    """``isaac-rerun {action} --rerun_backend loop …``; returns the exit status."""
+def run(
+    action: str,
+    library: str | None,
+    argv: list[str],
+    opts: RerunOptions,
+    task: str | None,
+    *,
+    record: bool = True,
+) -> int:
+    """``isaac-rerun {action} --rerun_backend loop …``; returns the exit status. ``record=False``: a rank of a
+    multi-GPU run that does not record (:mod:`isaac_rerun.cli.worker`): it trains without any integration."""
     parser = loop_parser(action)
     ns, rest = parser.parse_known_args(argv)
     overrides = _overrides(rest)
     opts = rerun_options(ns, action)
     check_checkpoint(ns.checkpoint, required=action == "play")
-    sim = _Simulation(ns.device)
+    distributed = bool(getattr(ns, "distributed", False))
+    rank = int(os.environ.get("RANK", "0")) if distributed else 0
+    device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}" if distributed else ns.device
+    sim = _Simulation(device, distributed=distributed)
     try:
         load_tasks()
         task = check_task(ns.task)
         library = ns.rl_library or default_library(task, LIBRARIES)
-        env_cfg = _env_cfg(task, ns.num_envs, ns.device, ns.seed)
+        if distributed and library == "sb3":
+            raise CliError("--distributed: Stable-Baselines3 has no multi-GPU training (use rsl_rl or skrl)")
+        seed = ns.seed + rank if distributed and ns.seed is not None else ns.seed
+        env_cfg = _env_cfg(task, ns.num_envs, device, seed)
         agent_cfg = _agent_cfg(task, library)
         for target, path, value in overrides:
             _apply(env_cfg if target == "env" else agent_cfg, path, value, f"{target}.{'.'.join(path)}={value}")
         logged = check_envs(opts, int(env_cfg.scene.num_envs))  # before anything is written
-        loop = _Loop(action, library, task, ns, opts, env_cfg, agent_cfg, logged, overrides)
+        loop = _Loop(action, library, task, ns, opts, env_cfg, agent_cfg, logged, overrides, record=record, rank=rank)
         return loop.run(sim)
     finally:
         sim.stack.close()
@@ -216,13 +245,18 @@ class _Loop:
         agent_cfg: Any,
         logged: list[int],
         overrides: list[tuple[str, list[str], Any]],
+        *,
+        record: bool = True,
+        rank: int = 0,
     ):
         self.action, self.library, self.task, self.ns, self.opts = action, library, task, ns, opts
+        self.record, self.rank = record, rank  # multi-GPU (--distributed): this process's global rank
+        self.distributed = bool(getattr(ns, "distributed", False))
         self.env_cfg, self.agent_cfg, self.logged = env_cfg, agent_cfg, logged
         self.agent_device_given = any(t == "agent" and p == ["device"] for t, p, _ in overrides)
         self.sessions: list[Any] = []
         self.save_dir: Path | None = None
-        self.stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        self.stamp = getattr(ns, "run_timestamp", None) or datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
 
     def cfg(self, log_dir: Path, prefix: str) -> Any:
         default = log_dir / "rerun" if self.action == "train" else log_dir / "rerun" / "play"
@@ -236,9 +270,11 @@ class _Loop:
         step: Callable[[], None]
         if self.action == "train":
             log_dir = self._log_dir(num_envs)
+            # Isaac Lab's convention: rank 0 where a single-GPU run writes, the other ranks in rank_<rank>/
+            rank_dir = log_dir if self.rank == 0 else log_dir / f"rank_{self.rank}"
             if hasattr(self.env_cfg, "log_dir"):
-                self.env_cfg.log_dir = str(log_dir)
-            rec_cfg = self.cfg(log_dir, "rl-rerun")
+                self.env_cfg.log_dir = str(rank_dir)
+            rec_cfg = self.cfg(rank_dir, "rl-rerun") if self.record else None
             env = _make(self.task, self.env_cfg, sim)
             try:
                 getattr(self, f"_train_{self.library}")(env, log_dir, rec_cfg)
@@ -247,6 +283,8 @@ class _Loop:
                     session.close()
                 env.close()
             print(f"isaac-rerun: {self.library} logs and checkpoints in {log_dir}")
+            if not self.record:
+                return 0
         else:
             checkpoint = Path(self.ns.checkpoint).expanduser().absolute()
             log_dir = checkpoint.parent.parent if self.library == "skrl" else checkpoint.parent
@@ -301,14 +339,26 @@ class _Loop:
             cfg.max_iterations = self.ns.max_iterations
         if self.ns.seed is not None:
             cfg.seed = self.ns.seed
-        if not self.agent_device_given:
+        if self.distributed:  # as Isaac Lab: the agent where the rank's simulation runs, the seed plus the rank
+            cfg.device = str(env.unwrapped.device)
+            cfg.seed += self.rank
+        elif not self.agent_device_given:
             cfg.device = self.ns.device
         base = DistillationRunner if cfg.class_name == "DistillationRunner" else OnPolicyRunner
-        runner_class = type(f"Recording{base.__name__}", (RerunRunnerMixin, base), {})
         vec_env = RslRlVecEnvWrapper(env, clip_actions=cfg.clip_actions)
-        runner = runner_class(vec_env, to_dict(cfg), log_dir=str(log_dir), device=cfg.device, rerun=rec_cfg)
-        if runner.rerun_session is not None:
-            self.sessions.append(runner.rerun_session)
+        if rec_cfg is None:
+            runner = base(vec_env, to_dict(cfg), log_dir=str(log_dir), device=cfg.device)
+        else:
+            rerun: Any = rec_cfg
+            if self.rank != 0:  # RerunRunnerMixin records on its record_rank only
+                rerun = {
+                    **{f: getattr(rec_cfg, f) for f in type(rec_cfg).__dataclass_fields__},
+                    "record_rank": self.rank,
+                }
+            runner_class = type(f"Recording{base.__name__}", (RerunRunnerMixin, base), {})
+            runner = runner_class(vec_env, to_dict(cfg), log_dir=str(log_dir), device=cfg.device, rerun=rerun)
+            if runner.rerun_session is not None:
+                self.sessions.append(runner.rerun_session)
         if self.ns.checkpoint:
             runner.load(str(Path(self.ns.checkpoint).expanduser()))
         runner.learn(num_learning_iterations=cfg.max_iterations, init_at_random_ep_len=True)
@@ -325,15 +375,19 @@ class _Loop:
         cfg["trainer"]["close_environment_at_exit"] = False
         if self.ns.seed is not None:
             cfg["seed"] = self.ns.seed
+        if self.distributed:
+            cfg["seed"] = cfg.get("seed", 42) + self.rank
         runner = Runner(SkrlVecEnvWrapper(env, ml_framework="torch"), cfg)
         if self.ns.checkpoint:
             runner.agent.load(str(Path(self.ns.checkpoint).expanduser()))
-        recording = attach_rerun(runner.trainer, rec_cfg)
-        self.sessions.append(recording.session)
+        if rec_cfg is not None:
+            recording = attach_rerun(runner.trainer, rec_cfg)
+            self.sessions.append(recording.session)
         runner.run("train")
-        timesteps = cfg["trainer"]["timesteps"]
-        (log_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-        runner.agent.write_checkpoint(timestep=timesteps, timesteps=timesteps)
+        if self.rank == 0:  # one checkpoint per run (every rank holds the same synchronized agent)
+            timesteps = cfg["trainer"]["timesteps"]
+            (log_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+            runner.agent.write_checkpoint(timestep=timesteps, timesteps=timesteps)
 
     def _train_sb3(self, env: Any, log_dir: Path, rec_cfg: Any) -> None:
         import numpy as np

@@ -42,11 +42,13 @@ __all__ = [
     "DEFAULT_PLAY_KEEP_WINDOW",
     "FLAGS",
     "KEEP",
+    "LAUNCH_FLAGS",
     "LIBRARIES",
     "TRIGGERS",
     "CliError",
     "Flag",
     "RerunOptions",
+    "add_launch_args",
     "add_rerun_args",
     "check_envs",
     "fresh_name_prefix",
@@ -509,6 +511,40 @@ def add_rerun_args(parser: argparse.ArgumentParser, action: str) -> argparse._Ar
     )
     for flag in table:
         flag.add_to(g, action)
+    return g
+
+
+LAUNCH_FLAGS = ("--num_gpus", "--nnodes", "--node_rank", "--rdzv_endpoint", "--rerun_rank")
+"""The multi-GPU flags of ``isaac-rerun train`` (:func:`add_launch_args`, :mod:`isaac_rerun.cli.launch`)."""
+
+
+def add_launch_args(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """Add the multi-GPU group of ``isaac-rerun train`` (:mod:`isaac_rerun.cli.launch`) to ``parser``."""
+    g = parser.add_argument_group(
+        "multi-GPU",
+        "Train on several GPUs / nodes with Isaac Lab's launcher (torchrun), recording on one rank. Isaac Lab's "
+        "other launcher flags (--master_addr, --master_port, --rdzv_backend, --log_all_ranks, --dry_run, ...) work "
+        "too.",
+    )
+    g.add_argument(
+        "--num_gpus",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="start N training processes (ranks) per node, one per GPU (default: one process, no launcher)",
+    )
+    g.add_argument("--nnodes", default=None, metavar="M", help="number of nodes (torchrun's --nnodes; default: 1)")
+    g.add_argument("--node_rank", default=None, metavar="K", help="rank of this node (torchrun's --node_rank)")
+    g.add_argument(
+        "--rdzv_endpoint", default=None, metavar="HOST:PORT", help="rendezvous endpoint (torchrun's --rdzv_endpoint)"
+    )
+    g.add_argument(
+        "--rerun_rank",
+        type=non_negative_int,
+        default=None,
+        metavar="R",
+        help="the global rank that records; the other ranks record nothing (default: 0)",
+    )
     return g
 
 

@@ -1,0 +1,344 @@
+"""``isaac-rerun train --num_gpus N``: Isaac Lab's multi-GPU launcher with isaac-rerun's worker, recording on one rank.
+
+Fast tests: the flags refused before anything starts (no Isaac Lab needed). Isaac Lab 3.0 tests (``isaaclab``):
+
+* the launch command, built in this process: Isaac Lab's own ``train_multigpu`` command with isaac-rerun's worker
+  script in place of Isaac Lab's (compared with the command Isaac Lab builds itself), the flags forwarded, one run
+  timestamp for every rank; a moved launcher function fails loudly.
+* two real ranks under ``torchrun --nproc_per_node 2`` on this CPU-only machine, started by ``isaac-rerun train
+  --num_gpus 2`` as a subprocess: both train the test bed with rsl_rl (2 iterations, 4 envs each), rank 1 records
+  (``--rerun_rank 1``), rank 0 writes no snippet; every snippet verifies and holds the frames asked for, its first
+  frame the simulator's state (re-simulated in this process, as ``tests/test_cli.py`` does).
+* a rank that dies (rank 1, SIGKILL) while the recording rank 0 records: the launcher stops rank 0 (torchrun's
+  SIGTERM, or the process group's error), and rank 0's files are complete and readable (``slow``).
+
+**CPU stand-ins.** There is no GPU here: a **gloo** process group stands in for NCCL, the CPU for each rank's
+``cuda:<local rank>``. Isaac Lab and rsl_rl refuse distributed training without CUDA in four places, and only those
+are replaced, in every process of the run, by ``tests/multigpu_cpu/sitecustomize.py`` (on ``PYTHONPATH``; its
+docstring lists them): the launcher's count of visible GPUs, ``--distributed``'s ``cuda:<local rank>`` device (cpu),
+``validate_distributed_device`` (refuses cpu), and rsl_rl's ``_configure_multi_gpu`` (its own code, with gloo for
+NCCL and no ``torch.cuda.set_device``). Each run costs ~1.5-2 min on 2 shared cores (two Isaac Lab processes).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from isaac_rerun.cli import main
+
+TASK = "IsaacRerun-Testbed-Direct"
+STANDINS = Path(__file__).resolve().parent / "multigpu_cpu"
+HAS_ENTRYPOINTS = importlib.util.find_spec("isaaclab_rl") is not None and (
+    importlib.util.find_spec("isaaclab_rl.entrypoints") is not None
+)
+needs_entrypoints = pytest.mark.skipif(not HAS_ENTRYPOINTS, reason="needs Isaac Lab 3.x (isaaclab_rl.entrypoints)")
+STAMP = re.compile(r"^\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d$")
+
+
+# ---------------------------------------------------------------------------------------------------------- helpers
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def standin_env(**extra: str) -> dict[str, str]:
+    """The environment of a CPU run: the stand-ins on PYTHONPATH (see the module docstring)."""
+    path = os.pathsep.join(p for p in (str(STANDINS), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1", "ISAAC_RERUN_CPU_GPUS": "2", **extra}
+
+
+def train_command(*args: str) -> list[str]:
+    return [
+        sys.executable, "-m", "isaac_rerun", "train", "--num_gpus", "2", "--master_port", str(free_port()),
+        "--rl_library", "rsl_rl", "--task", TASK, "--device", "cpu", "--num_envs", "4", *args,
+    ]  # fmt: skip
+
+
+def tail(out: str, n: int = 4000) -> str:
+    return out[-n:]
+
+
+def verify(paths: list[Path]) -> None:
+    """``rerun rrd verify`` accepts every file."""
+    rerun = Path(sys.executable).with_name("rerun")
+    res = subprocess.run([str(rerun), "rrd", "verify", *map(str, paths)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def ls_json(folder: Path, capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    capsys.readouterr()
+    assert main(["ls", str(folder), "--json"]) == 0
+    return list(json.loads(capsys.readouterr().out)["snippets"])
+
+
+def body_frames(rrd: Path) -> dict[str, list[int]]:
+    """The recorded frames of every env body entity (``/World/envs/env_N/...`` with a translation), read back."""
+    from rrd_readback import read_rrd
+
+    out = {}
+    for path, ent in read_rrd(rrd).items():
+        if path.startswith("/World/envs/env_") and "Transform3D:translation" in ent.columns and "frame" in ent.columns:
+            order = ent.sorted_by("frame")
+            assert np.isfinite(ent.vectors("Transform3D:translation", order)).all(), path
+            out[path] = [int(f) for f in ent.timeline("frame", order)]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------- fast
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["--rl_library", "sb3", "--num_gpus", "2"], "--rl_library"),
+        (["--rl_library", "rsl_rl", "--nnodes", "2"], "--nnodes"),
+        (["--rl_library", "rsl_rl", "--rerun_rank", "1"], "--rerun_rank"),
+        (["--rl_library", "rsl_rl", "--distributed"], "--distributed"),
+        (["--rl_library", "rsl_rl", "--num_gpus", "0"], "--num_gpus"),
+    ],
+    ids=["sb3", "nnodes-alone", "rerun_rank-alone", "distributed-alone", "zero-gpus"],
+)
+def test_refused_before_anything_starts(
+    args: list[str], flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    status = main(["train", "--task", TASK, *args])
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert flag in err
+    assert not any(tmp_path.iterdir())  # nothing written
+    if flag == "--rl_library":
+        assert "sb3 has no multi-GPU training in Isaac Lab" in err
+    if flag == "--distributed":
+        assert "--num_gpus" in err
+
+
+def test_play_has_no_multigpu_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["play", "--rl_library", "rsl_rl", "--task", TASK, "--num_gpus", "2"]) == 2
+    assert "--num_gpus: isaac-rerun play runs on one GPU" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------------------- the command
+@pytest.mark.isaaclab
+@needs_entrypoints
+def test_the_launch_is_isaac_labs_own_with_isaac_reruns_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Isaac Lab's launcher counts the visible GPUs from CUDA_VISIBLE_DEVICES first: two stand for a 2-GPU node
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    from isaaclab_rl.entrypoints import multigpu as isaaclab_multigpu
+
+    from isaac_rerun.cli import launch, worker
+
+    user = [
+        "--num_gpus", "2", "--nnodes", "2", "--node_rank", "1", "--rdzv_endpoint", "head:29400",
+        "--rl_library", "rsl_rl", "--task", TASK, "--rerun_envs", "0,1", "--rerun_rank", "3",
+        "--max_iterations", "5", "env.scene.num_envs=8",
+    ]  # fmt: skip
+    run = launch.launch_command(user, rerun_rank=3)
+    cmd = run.command
+    assert cmd[:3] == [sys.executable, "-m", "torch.distributed.run"]
+    at = cmd.index(launch.WORKER_SCRIPT)
+    assert Path(launch.WORKER_SCRIPT) == Path(worker.__file__).resolve() and Path(launch.WORKER_SCRIPT).is_file()
+    torchrun, ranks = cmd[3:at], cmd[at + 1 :]
+    pairs = dict(zip(torchrun[::2], torchrun[1::2], strict=True))
+    assert pairs == {
+        "--nproc_per_node": "2",
+        "--nnodes": "2",
+        "--node_rank": "1",
+        "--rdzv_endpoint": "head:29400",
+        "--local_ranks_filter": "0,1",  # rank 3 is local rank 1 of its node: its console is shown too
+    }
+    # every rank: the library, the user's flags in their order, one run timestamp, --distributed
+    stamps = [a for a in ranks if a.startswith("--run_timestamp")]
+    assert len(stamps) == 1 and STAMP.match(stamps[0].partition("=")[2]), ranks
+    assert run.timestamp == stamps[0].partition("=")[2]
+    assert ranks == [
+        "--rl_library", "rsl_rl", "--task", TASK, "--rerun_envs", "0,1", "--rerun_rank", "3", "--max_iterations", "5",
+        "env.scene.num_envs=8", stamps[0], "--distributed",
+    ]  # fmt: skip
+    assert (run.nproc_per_node, run.nnodes, run.rerun_rank, run.dry_run) == (2, "2", 3, False)
+
+    # Isaac Lab's own train_multigpu builds the same command, its worker in place of isaac-rerun's
+    theirs = isaac_multigpu_command(isaaclab_multigpu, [*user, stamps[0]])
+    assert theirs[theirs.index("--local_ranks_filter") + 1] == "0"
+    assert without_filter(cmd) == [
+        launch.WORKER_SCRIPT if c == isaaclab_multigpu.WORKER_SCRIPT else c for c in without_filter(theirs)
+    ]
+
+    # a timestamp given is every rank's; rank 0 records by default and local rank 0's console is the only one shown
+    given = launch.launch_command(["--num_gpus", "2", "--rl_library", "skrl", "--run_timestamp", "2020-01-01_00-00-00"])
+    assert given.timestamp == "2020-01-01_00-00-00"
+    assert sum(a.startswith("--run_timestamp") for a in given.command) == 1
+    assert given.command[given.command.index("--local_ranks_filter") + 1] == "0"
+
+
+def without_filter(command: list[str]) -> list[str]:
+    at = command.index("--local_ranks_filter")
+    return command[:at] + command[at + 2 :]
+
+
+def isaac_multigpu_command(module: Any, argv: list[str]) -> list[str]:
+    """The command of Isaac Lab's ``isaaclab train_multigpu ARGV``."""
+    return [str(c) for c in module._build_distributed_command(*module._parse_args(argv))]
+
+
+@pytest.mark.isaaclab
+@needs_entrypoints
+@pytest.mark.parametrize(
+    ("module", "name", "message"),
+    [
+        ("isaaclab.cli.multigpu", "build_launch_command", "isaaclab.cli.multigpu.build_launch_command does not"),
+        ("isaaclab_rl.entrypoints.multigpu", "LAUNCHER_CFG", "isaaclab_rl.entrypoints.multigpu.LAUNCHER_CFG does not"),
+    ],
+)
+def test_a_moved_launcher_fails_loudly(module: str, name: str, message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    from isaac_rerun.cli.common import isaaclab_version
+    from isaac_rerun.cli.inject import InjectionError
+    from isaac_rerun.cli.launch import launch_command
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    monkeypatch.delattr(importlib.import_module(module), name)
+    with pytest.raises(InjectionError, match=re.escape(f"Isaac Lab {isaaclab_version()}'s launcher: {message}")):
+        launch_command(["--num_gpus", "2", "--rl_library", "rsl_rl", "--task", TASK])
+
+
+@pytest.mark.isaaclab
+@needs_entrypoints
+def test_rerun_rank_outside_the_run_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--rl_library", "rsl_rl", "--task", TASK, "--num_gpus", "2", "--rerun_rank", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "--rerun_rank: must be a global rank of this run, in [0, 1]" in err
+    assert not any(tmp_path.iterdir())
+
+
+# ---------------------------------------------------------------------------------------------------------- two ranks
+@pytest.fixture(scope="module")
+def reference(testbed_pool: Any) -> dict[str, Any]:
+    """The test bed's poses one (zero-action) step after a reset, simulated in this process."""
+    import torch
+
+    from testbed_truth import sim_poses
+
+    env = testbed_pool.get_shared()
+    env.reset()
+    env.step(torch.zeros(env.unwrapped.num_envs, 1, device=env.unwrapped.device))
+    return sim_poses(env.unwrapped.scene)
+
+
+@pytest.mark.isaaclab
+@needs_entrypoints
+def test_two_ranks_train_and_only_the_chosen_rank_records(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], reference: dict[str, Any]
+) -> None:
+    args = [
+        "--max_iterations", "2", "--rerun_rank", "1", "--rerun_envs", "0,1",
+        "--rerun_trigger", "iteration", "--rerun_interval", "1", "--rerun_length", "3",
+    ]  # fmt: skip
+    t0 = time.monotonic()
+    res = subprocess.run(
+        train_command(*args),
+        cwd=tmp_path,
+        env=standin_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    seconds = time.monotonic() - t0
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, tail(out)  # torchrun exits 0 only when every rank did
+    launched = next(line for line in res.stdout.splitlines() if line.startswith("isaac-rerun: launching: "))
+    assert "-m torch.distributed.run --nproc_per_node 2" in launched and "cli/worker.py" in launched
+    assert "global rank 1 records" in res.stdout
+    assert res.stdout.count("Training time:") == 2, tail(out)  # both ranks trained to the end (both consoles shown)
+
+    (run,) = (tmp_path / "logs" / "rsl_rl" / "isaac_rerun_testbed").iterdir()  # one run folder: one timestamp
+    assert STAMP.match(run.name)
+    assert sorted(p.name for p in run.glob("model_*.pt")) == ["model_0.pt", "model_1.pt"]  # rank 0's checkpoints
+    assert (run / "rank_1" / "params" / "env.yaml").is_file()  # rank 1 in the same run folder
+    snippets = sorted(tmp_path.rglob("*.rrd"))
+    rerun_dir = run / "rank_1" / "rerun"
+    assert [p.relative_to(rerun_dir).as_posix() for p in snippets] == [
+        "rl-rerun-iteration-0.rrd",
+        "rl-rerun-iteration-1.rrd",
+    ]  # rank 0 recorded nothing (rsl_rl logs its curves on rank 0 only: rank 1 has no metrics file)
+    verify(snippets)
+    rows = ls_json(rerun_dir, capsys)
+    assert sorted((r["name"], r["trigger"], r["envs"], r["frames"]) for r in rows) == [
+        ("rl-rerun-iteration-0", "iteration", [0, 1], 3),
+        ("rl-rerun-iteration-1", "iteration", [0, 1], 3),
+    ]
+    for rrd in snippets:
+        frames = body_frames(rrd)
+        assert {p.split("/")[3] for p in frames} == {"env_0", "env_1"}
+        assert all(f == [0, 1, 2] for f in frames.values()), frames
+    # iteration 0's snippet starts with its first step: the simulator's state one step after the reset
+    from test_cli import assert_frame_is
+
+    assert_frame_is(rerun_dir / "rl-rerun-iteration-0.rrd", 0, reference, [0, 1])
+    print(f"2 ranks x 2 iterations: {seconds:.0f} s")
+
+
+# ---------------------------------------------------------------------------------------------------------- a rank dies
+@pytest.mark.isaaclab
+@pytest.mark.slow
+@needs_entrypoints
+def test_a_rank_that_dies_leaves_the_recording_ranks_files_readable(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    args = ["--max_iterations", "500", "--rerun_trigger", "iteration", "--rerun_interval", "1", "--rerun_length", "40"]
+    proc = subprocess.Popen(
+        train_command(*args),
+        cwd=work,
+        env=standin_env(ISAAC_RERUN_PID_DIR=str(pids)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 420
+        while not list(work.glob("logs/rsl_rl/*/*/rerun/rl-rerun-iteration-*.rrd")):  # rank 0 is recording
+            assert proc.poll() is None and time.monotonic() < deadline, "rank 0 never started recording"
+            time.sleep(0.5)
+        time.sleep(2.0)
+        os.kill(int((pids / "rank_1.pid").read_text()), signal.SIGKILL)
+        out, _ = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode != 0, tail(out)
+    assert "Training time:" not in out  # rank 0 did not finish its 500 iterations
+    (run,) = work.glob("logs/rsl_rl/*/*")
+    files = sorted(work.rglob("*.rrd"))
+    assert files and all(f.parent == run / "rerun" for f in files), files  # rank 0's only
+    assert (run / "rerun" / "rl-rerun-metrics.rrd") in files
+    verify(files)  # complete and readable: finished by rank 0 as it was stopped
+    from rerun.chunk import RrdReader
+
+    for rrd in files:
+        RrdReader(str(rrd)).stream().collect()
+    snippets = [f for f in files if "iteration" in f.name]
+    assert snippets
+    for rrd in snippets:
+        frames = body_frames(rrd)
+        assert frames and all(f == list(range(len(f))) and f for f in frames.values()), (rrd.name, frames)
+    print("rank 0 was stopped by:", "SIGTERM" if "SIGTERM" in out else "an error", f"({len(snippets)} snippet(s))")
