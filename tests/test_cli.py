@@ -468,7 +468,7 @@ def test_ls_table(snippet_folder: Path, capsys: pytest.CaptureFixture[str]) -> N
 def test_ls_reads_facts_from_the_properties_not_the_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A snippet's trigger, envs, iteration and episode reasons come from its properties: a file renamed to a
     meaningless name, holding a snippet whose name says something else, is listed as it was recorded."""
-    reasons = {"episode_reasons": ["base_contact", ""], "iteration": 7}  # "": the recorder did not know
+    reasons = {"episode_reasons": ["base_contact", ""], "iteration": 7, "ident": 7}  # "": the recorder did not know
     write_snippet(
         tmp_path / "t-iteration-7.rrd", "t-episode-3", props("iteration", [-2.5, 4.0], [9, 50], [2, 5], **reasons)
     )
@@ -477,17 +477,17 @@ def test_ls_reads_facts_from_the_properties_not_the_names(tmp_path: Path, capsys
     snippets = {s["name"]: s for s in ls_json(tmp_path, capsys=capsys)["snippets"]}
     renamed = snippets["t-episode-3"]
     assert Path(renamed["path"]).name == "0001.rrd"
-    assert (renamed["trigger"], renamed["envs"], renamed["iteration"]) == ("iteration", [2, 5], 7)
+    assert (renamed["trigger"], renamed["ident"], renamed["envs"], renamed["iteration"]) == ("iteration", 7, [2, 5], 7)
     assert (renamed["episode_envs"], renamed["episode_reasons"]) == ([2, 5], ["base_contact", ""])
     old = snippets["t-env-3-worst-episode-4"]
-    assert (old["trigger"], old["envs"], old["episode_reasons"], old["iteration"]) == ("kept", [3], None, None)
+    assert (old["trigger"], old["envs"], old["episode_reasons"], old["ident"]) == ("kept", [3], None, None)
     from isaac_rerun.cli import main
 
     assert main(["ls", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
     header = lines[0].split()
     row = next(line for line in lines if line.startswith("0001 "))
-    assert row.split()[1:3] == ["iteration", "2,5"]  # the trigger of the properties, not 'episode' of the name
+    assert row.split()[1:4] == ["iteration", "7", "2,5"]  # the properties' trigger, not the name's 'episode-3'
     assert "2:base_contact 5:?" in row and header[-2] == "ended"
     row = next(line for line in lines if line.startswith("x "))
     assert row.split()[1] == "kept" and row.split()[-3] == "?"  # the name's 'worst' is only a name

@@ -49,6 +49,9 @@ class Snippet:
     name: str
     path: Path
     trigger: str | None = None
+    ident: int | None = None
+    """The step, episode or iteration that started it (a kept episode's episode id, a NaN dump's step), where the
+    recording says (not in files written by isaac-rerun 0.2.0)."""
     envs: list[int] = field(default_factory=list)
     run: str = ""
     frames: int | None = None
@@ -80,12 +83,18 @@ class Snippet:
 
     @property
     def why(self) -> str:
-        """The trigger as recorded; an episode kept after the fact with the filter's reason (the recorder writes
-        ``kept:<reason>``): ``kept: worst``."""
+        """The trigger as recorded, with what started it where the recording says: ``iteration 50``,
+        ``episode 12``; an episode kept after the fact with the filter's reason (the recorder writes
+        ``kept:<reason>``): ``kept: worst, episode 4``; a NaN dump: ``nan at step 1234``."""
         trigger = self.trigger or "?"
         if trigger.startswith("kept"):
             reason = trigger.partition(":")[2].strip()
-            return f"kept: {reason}" if reason else "kept"
+            text = f"kept: {reason}" if reason else "kept"
+            return text if self.ident is None else f"{text}, episode {self.ident}"
+        if self.ident is not None and trigger in ("step", "episode", "iteration"):
+            return f"{trigger} {self.ident}"
+        if self.ident is not None and trigger == "nan":
+            return f"nan at step {self.ident}"
         return trigger
 
     def ended_by(self, term: str) -> bool:
@@ -190,6 +199,7 @@ def _snippet(name: str, path: Path, values: dict[str, Any], size: int, started: 
         name=name,
         path=path,
         trigger=get("trigger", str),
+        ident=get("ident", int),
         envs=items("envs", int),
         run=get("run", str) or "",
         frames=get("frames", int),
