@@ -6,6 +6,8 @@ the poses just before each auto-reset, so terminal frames can be checked too.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -196,9 +198,15 @@ def test_bad_input_raises_and_writes_nothing(testbed_env, tmp_path):
 def test_log_scalars_false_logs_episode_lengths_but_no_made_up_returns(make_testbed_env, tmp_path):
     env = make_testbed_env(num_envs=2, episode_length_s=0.5)  # 30-step time-outs
     _, truth = record(env, tmp_path, 70, [0], step_trigger=lambda s: s == 0, recording_length=65, log_scalars=False)
-    assert sum(bool(h["done"][0]) for h in truth.history[:65]) >= 2
+    (snip,) = expected_snippets([bool(h["done"][0]) for h in truth.history], None, lambda s: s == 0, 65)
+    ends = [s for kind, s in snip.frames if kind == "reset"]  # the tracked env's episode ends inside the snippet
+    assert len(ends) >= 2
     ents = read_rrd(tmp_path / "rl-rerun-step-0.rrd")
-    assert ents["/scalars/env_0/episode_length"].n >= 1
+    # the episodes seen whole (begun at a reset frame inside the snippet): their length at their terminal frame
+    length = ents["/scalars/env_0/episode_length"]
+    order = length.sorted_by("frame")
+    assert list(length.timeline("env_step", order)) == ends[1:]
+    assert [v[0] for v in length.timeline("Scalars:scalars", order)] == [b - a for a, b in itertools.pairwise(ends)]
     returns = ents.get("/scalars/env_0/episode_return")
     assert returns is None or returns.n == 0  # no rewards were given: no made-up return of 0.0 (only its style)
     assert "/scalars/env_0/reward" not in ents

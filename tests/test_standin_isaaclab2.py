@@ -160,12 +160,24 @@ def test_a_raising_trigger_propagates_with_context_and_open_snippets_finish(tmp_
             raise KeyError("boom")
         return step_id == 2
 
-    env = LogRerun(StandinGymEnv(StandinDirectRLEnv(num_envs=4)), save_dir=tmp_path, step_trigger=trigger)
+    base = StandinDirectRLEnv(num_envs=4)
+    env = LogRerun(StandinGymEnv(base), save_dir=tmp_path, step_trigger=trigger, recording_length=20)
     env.reset()
     with pytest.raises(KeyError) as info:
         for _ in range(10):
             env.step(torch.zeros(4, 1))  # Isaac Lab 2.x needs torch actions
     assert any("step_trigger(7)" in note for note in getattr(info.value, "__notes__", []))
-    env.close()  # finishes the snippet that was open when the trigger raised
+    assert len(base.history) == 8 and env.recorder.snippet is not None, "step 7 raised with the snippet open"
+    env.close()  # finishes the snippet that was open when the trigger raised: every frame up to step 6
+    (snip,) = expected_snippets([bool(h["done"][0]) for h in base.history[:7]], None, lambda s: s == 2, 20)
+    assert any(kind == "reset" for kind, _ in snip.frames)
     ents = read_rrd(tmp_path / "rl-rerun-step-2.rrd")
-    assert len(ents["/World/envs/env_0/Ball"].sorted_by("frame")) >= 3
+    for suffix, asset in (("Ball", "ball"), ("BoxA", "boxes")):
+        ent = ents[f"/World/envs/env_0/{suffix}"]
+        order = ent.sorted_by("frame")
+        assert list(ent.timeline("frame", order)) == list(range(len(snip.frames)))
+        assert list(ent.timeline("env_step", order)) == [s for _, s in snip.frames]
+        got = ent.vectors("Transform3D:translation", order)
+        for (kind, s), pos in zip(snip.frames, got, strict=True):
+            want = base.history[s]["after" if kind == "reset" else "before"][asset][0, 0, :3]
+            np.testing.assert_allclose(pos, want, atol=1e-5, err_msg=f"{suffix} {kind} {s}")
