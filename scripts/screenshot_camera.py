@@ -4,7 +4,7 @@ panel beside the 3D view (where the video also shows on the camera's frustum).
 1. Records one snippet of ``--frames`` env steps of the test bed with a ``--width`` x ``--height`` RGB camera per env
    (``TESTBED_CAMERA_CFG``, RGB only), env 0 logged, the cart driven back and forth; cameras as H.264 video (the
    default ``camera_codec``).
-2. Copies it with a blueprint of its 3D view (the recorder's, framed by ``view_eye``) beside a 2D view of the
+2. Copies it with a blueprint of its 3D view (as the recorder frames it, by ``view_eye``) beside a 2D view of the
    camera's video (``/World/sensors/camera/env_0/rgb``), on the ``frame`` timeline, at its last frame.
 3. Serves the copy and takes the picture with ``scripts/screenshots.py``'s ``serve`` and ``Browser`` (headless
    Chromium, software WebGL: ``apt-get install -y chromium``), then writes an optimized PNG.
@@ -65,10 +65,9 @@ def record(folder: Path, args: argparse.Namespace) -> tuple[Path, dict]:
 def blueprint(framing: dict) -> object:
     import rerun.blueprint as rrb
 
-    from isaac_rerun.recorder import default_blueprint
+    from isaac_rerun import _compat
 
-    full = default_blueprint(eye=(framing["eye"], framing["target"]), frame_timeline="frame", envs=[0])
-    scene_3d = next(iter(full.root_container.contents))  # the recorder's 3D view
+    scene_3d = _compat.spatial3d_view("scene", "/World", (framing["eye"], framing["target"]), [], "frame")
     video = rrb.Spatial2DView(name="camera video (H.264)", origin=ENTITY, contents=[f"{ENTITY}/rgb"])
     return rrb.Blueprint(
         rrb.Horizontal(scene_3d, video, column_shares=[3, 2]),
