@@ -22,9 +22,9 @@ produces:
 
 In the 3D view the images (and the video) appear on the camera's frustum; each also has its own 2D view.
 :meth:`CameraChannel.gather` returns plain owned numpy data (the frame's ``uint8`` RGB, ``float32`` depth, pose and
-intrinsics) and frames are encoded in :meth:`CameraChannel.append`, from the first frame after :meth:`CameraChannel.start` on: frames
-gathered earlier and kept (as the rolling history keeps frames) are encoded when they are written. The rolling history
-does not keep camera frames yet.
+intrinsics) and frames are encoded in :meth:`CameraChannel.append`, from the first frame after
+:meth:`CameraChannel.start` on: frames gathered earlier and kept (as the rolling history keeps frames) are encoded
+when they are written. The rolling history does not keep camera frames yet.
 Raw images are large: while a camera's raw images (RGB or depth) are logged, frames are sent every 8 frames;
 every :data:`VIDEO_BUFFERED_FRAMES` frames for a camera recorded as video alone.
 """
