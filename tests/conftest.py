@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-TESTBED_FIXTURES = frozenset({"testbed_env", "make_testbed_env", "testbed_pool"})
+TESTBED_FIXTURES = frozenset({"testbed_env", "make_testbed_env", "testbed_pool", "make_managed_env"})
 DEFAULT_TESTBED_KWARGS: dict[str, Any] = {"num_envs": 4, "device": "cpu", "seed": 0}
 
 
@@ -72,13 +72,14 @@ class TestbedPool:
             self._shared_open = True
         return self.shared
 
-    def make(self, **kwargs: Any):
-        """Close whatever env is open and build ``make_env(**kwargs)``, owned by the running test."""
+    def make(self, *, factory: Callable[..., Any] | None = None, **kwargs: Any):
+        """Close whatever env is open and build ``make_env(**kwargs)`` (or ``factory(**kwargs)``: the manager-based
+        test bed, the A1 task), owned by the running test."""
         from isaac_rerun.testbed import make_env
 
         self._close_shared()
         self.release()
-        env = make_env(**{**DEFAULT_TESTBED_KWARGS, **kwargs})
+        env = (factory or make_env)(**{**DEFAULT_TESTBED_KWARGS, **kwargs})
         self._own.append(env)
         return env
 
@@ -117,6 +118,16 @@ def testbed_env(testbed_pool: TestbedPool):
 def make_testbed_env(testbed_pool: TestbedPool) -> Iterator[Callable[..., Any]]:
     """Factory ``make_testbed_env(num_envs=..., **cfg_overrides)`` of a test's own test-bed env (see module doc)."""
     yield testbed_pool.make
+    testbed_pool.release()
+
+
+@pytest.fixture
+def make_managed_env(testbed_pool: TestbedPool) -> Iterator[Callable[..., Any]]:
+    """Factory ``make_managed_env(num_envs=..., **cfg_overrides)`` of the manager-based test bed
+    (:func:`isaac_rerun.testbed.make_managed_env`), owned by the test (see ``make_testbed_env``)."""
+    from isaac_rerun.testbed import make_managed_env as factory
+
+    yield lambda **kwargs: testbed_pool.make(factory=factory, **kwargs)
     testbed_pool.release()
 
 

@@ -288,5 +288,7 @@ def send_properties(stream: rr.RecordingStream, name: str, values: dict[str, Any
             value = [str(v) for v in value] if is_str else np.asarray(value, dtype=np.float64 if is_float else np.int64)
         elif isinstance(value, bool):
             value = [value]
+        elif isinstance(value, np.ndarray) and value.dtype.kind == "U":  # a list of text, perhaps empty
+            value = pa.array(value.tolist(), type=pa.string())
         fields[key] = value
     stream.send_property(name, rr.AnyValues(**fields))

@@ -60,7 +60,7 @@ class SignalSource:
 class _Joints:
     asset: str
     names: list[str]
-    data: Any
+    articulation: Any
     limits: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
@@ -97,9 +97,12 @@ class EnvView:
         if rm is None or getattr(rm, "_step_reward", None) is None:
             return []
         names = list(getattr(rm, "_term_names", None) or rm.active_terms)
+        cfgs = list(getattr(rm, "_term_cfgs", None) or [None] * len(names))
         dt = self.step_dt
         out = []
-        for i, name in enumerate(names):
+        for i, (name, cfg) in enumerate(zip(names, cfgs, strict=False)):
+            if cfg is not None and getattr(cfg, "weight", 1.0) == 0.0:
+                continue  # zeroed and never evaluated by Isaac Lab: a metric-only term
 
             def read(i: int = i) -> Any:
                 return as_tensor(rm._step_reward)[:, i : i + 1] * dt
@@ -148,17 +151,17 @@ class EnvView:
         joints = self.joints()
         for j in joints:
             prefix = "" if len(joints) == 1 else f"{j.asset}/"
-            data = j.data
+            data = j.articulation.data
             names = tuple(j.names)
-            effort_attr = _first_attr(data, ("applied_torque", "computed_torque", "joint_effort"))
-            for attr, path in (("joint_pos", "joint_pos"), ("joint_vel", "joint_vel"), (effort_attr, "joint_effort")):
-                if attr is None or not hasattr(data, attr):
-                    continue
+            for attr, path in (("joint_pos", "joint_pos"), ("joint_vel", "joint_vel")):
 
                 def read(data: Any = data, attr: str = attr) -> Any:
                     return as_tensor(getattr(data, attr))
 
                 out.append(SignalSource(f"{prefix}{path}", read, names, group=f"{prefix}{path}"))
+            effort = _effort_reader(j.articulation)
+            if effort is not None:
+                out.append(SignalSource(f"{prefix}joint_effort", effort, names, group=f"{prefix}joint_effort"))
         return out
 
     def action_names(self, action_dim: int | None = None) -> list[str] | None:
@@ -198,11 +201,13 @@ class EnvView:
             for term, shape in zip(terms, term_dims, strict=True):
                 width = int(math.prod(shape)) if isinstance(shape, (tuple, list)) else int(shape)
 
-                def read(group: str = group, start: int = start, width: int = width) -> Any:
+                def read(group: str = group, term: str = term, start: int = start, width: int = width) -> Any:
                     buf = om._obs_buffer[group]
-                    if isinstance(buf, dict):
-                        return None
-                    return as_tensor(buf).reshape(buf.shape[0], -1)[:, start : start + width]
+                    if isinstance(buf, dict):  # concatenate_terms=False
+                        t = as_tensor(buf[term])
+                        return t.reshape(t.shape[0], -1)
+                    t = as_tensor(buf)
+                    return t.reshape(t.shape[0], -1)[:, start : start + width]
 
                 cols = tuple(f"[{i}]" for i in range(width))
                 out.append(SignalSource(f"observation/{group}/{term}", read, cols, group=f"observation {group}"))
@@ -216,7 +221,7 @@ class EnvView:
             names = list(getattr(asset, "joint_names", None) or getattr(asset.data, "joint_names", None) or [])
             if not names:
                 continue
-            j = _Joints(name, names, asset.data)
+            j = _Joints(name, names, asset)
             limits = getattr(asset.data, "joint_pos_limits", None) or getattr(asset.data, "soft_joint_pos_limits", None)
             if limits is not None:
                 try:
@@ -271,13 +276,15 @@ class EnvView:
         return out
 
 
-def _first_attr(obj: Any, names: Sequence[str]) -> str | None:
-    for n in names:
-        try:
-            if getattr(obj, n, None) is not None:
-                return n
-        except Exception:  # a deprecated property may raise
-            continue
+def _effort_reader(articulation: Any) -> Callable[[], Any] | None:
+    """The applied joint efforts after clipping: Isaac Lab 3.0's ``articulation.actuators.applied_effort``, 2.x's
+    ``data.applied_torque``; None if neither exists."""
+    actuators = getattr(articulation, "actuators", None)
+    if actuators is not None and hasattr(actuators, "applied_effort"):
+        return lambda: as_tensor(actuators.applied_effort)
+    data = articulation.data
+    if hasattr(type(data), "applied_torque") or hasattr(data, "applied_torque"):
+        return lambda: as_tensor(data.applied_torque)
     return None
 
 

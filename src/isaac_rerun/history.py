@@ -323,7 +323,10 @@ class History:
         j = int(self._pos[ep.env])
         name = f"env-{ep.env}-{reason}-episode-{ep.episode_id}"
         start = ep.episode_id % START_DEPTH if self.ep_count[j] - ep.episode_id < START_DEPTH else None
-        self._write_frames(j, name, f"kept:{reason}", ep.episode_id, first_t=p.first_t, last_t=p.last_t, start=start)
+        why = "+".join(ep.reasons)
+        self._write_frames(
+            j, name, f"kept:{reason}", ep.episode_id, first_t=p.first_t, last_t=p.last_t, start=start, why=why
+        )
 
     def _nan_guard(self, slot: int, rewards: Any, observations: Any, env_step: int) -> None:
         import torch
@@ -356,7 +359,16 @@ class History:
 
     # ------------------------------------------------------------------ writing
     def _write_frames(
-        self, j: int, name: str, trigger: str, ident: int, *, first_t: int, last_t: int, start: int | None
+        self,
+        j: int,
+        name: str,
+        trigger: str,
+        ident: int,
+        *,
+        first_t: int,
+        last_t: int,
+        start: int | None,
+        why: str = "",
     ) -> Any:
         """Read env ``j``'s frames ``first_t..last_t`` (those still kept) back from the device and write them, after
         the reset frame kept at ``start`` (an episode's; None: no reset frame, the last frames before NaNs)."""
@@ -406,6 +418,7 @@ class History:
                     rewards=None if rewards is None else rewards[i : i + 1].astype(np.float64),
                     actions=None if actions is None else actions[i : i + 1].reshape(1, -1),
                     ended=done[i : i + 1].copy(),
+                    reasons=[why if i == len(ts) - 1 and self._reasons is not None else ""],
                     jumped=np.array([(i == 0 and not with_reset) or (i > 0 and bool(done[i - 1]))]),
                 )
             )

@@ -139,13 +139,13 @@ class ScalarChannel(Channel):
     def summary(self) -> dict[str, Any]:
         """The whole episodes this snippet holds: their envs, returns (NaN without rewards) and lengths."""
         done = self.completed
-        out = {
+        out: dict[str, Any] = {
             "episode_envs": [e for e, _, _, _ in done],
             "episode_returns": [float("nan") if r is None else r for _, r, _, _ in done],
             "episode_lengths": [n for _, _, n, _ in done],
         }
         if self.terminations:
-            out["episode_reasons"] = [reason for _, _, _, reason in done]
+            out["episode_reasons"] = np.asarray([reason for _, _, _, reason in done], dtype=np.str_)
         return out
 
     # ------------------------------------------------------------------ sending

@@ -40,17 +40,21 @@ import gymnasium as gym
 
 from .a1 import A1_TASK_ID, a1_env_cfg, make_a1_env
 from .env import RIGID_OBJECT_NAMES, TestbedEnv, TestbedEnvCfg, TestbedSceneCfg, apply_cfg_overrides
+from .managed import MANAGED_TASK_ID, TestbedManagedEnvCfg, make_managed_env
 
 __all__ = [
     "A1_TASK_ID",
+    "MANAGED_TASK_ID",
     "RIGID_OBJECT_NAMES",
     "TASK_ID",
     "TestbedEnv",
     "TestbedEnvCfg",
+    "TestbedManagedEnvCfg",
     "TestbedSceneCfg",
     "a1_env_cfg",
     "make_a1_env",
     "make_env",
+    "make_managed_env",
 ]
 
 TASK_ID = "IsaacRerun-Testbed-Direct"
