@@ -387,3 +387,97 @@ def test_kept_episode_from_the_history_is_encoded_when_written(make_testbed_env,
     assert len(decoded) == last + 2 and decoded[0][1], "every sample decodes; the kept snippet starts on a keyframe"
     for k, (img, _) in enumerate(decoded[:-1]):  # frame k shows the state after step k-1 (rgb[k])
         assert psnr(img, rgb[k]) >= MIN_PSNR, k
+
+
+# ------------------------------------------------------------------------------------------------ stand-in camera
+class _Data:
+    def __init__(self, n, h, w):
+        self.output = {"rgb": np.zeros((n, h, w, 3), np.uint8)}
+        self.pos_w = np.zeros((n, 3), np.float32)
+        self.quat_w_ros = np.tile(np.array([0, 0, 0, 1], np.float32), (n, 1))
+        self.intrinsic_matrices = np.tile(np.array([[50, 0, w / 2], [0, 50, h / 2], [0, 0, 1]], np.float32), (n, 1, 1))
+
+
+class Camera:
+    """Isaac Lab's camera data API as 2.x hands it out (plain arrays; 2.x gives torch tensors of the same shapes):
+    ``data.output["rgb"]`` (num_envs, h, w, 3) uint8, ``pos_w``, ``quat_w_ros``, ``intrinsic_matrices``."""
+
+    def __init__(self, n, h, w):
+        self.data = _Data(n, h, w)
+        self.cfg = type("CameraCfg", (), {"data_types": ["rgb"]})()
+
+
+@pytest.mark.parametrize("pyav", ["installed", "missing"])
+def test_standin_camera_is_video_where_it_can_be_else_raw_images_with_one_note(tmp_path, monkeypatch, pyav):
+    """On rerun-sdk 0.23 (the Isaac Lab 2.x stack) or without PyAV: raw images and one warning saying why, however
+    many cameras; with both: video that decodes to the frames."""
+    from isaac_rerun._arrays import RowSelector
+    from isaac_rerun._util import WarnOnce
+    from isaac_rerun.channels import ChannelContext, Sample, cameras
+    from rrd_readback import read_rrd
+
+    monkeypatch.setattr(cameras, "_warn", WarnOnce())  # the note is once per process: a fresh "process" here
+    if pyav == "missing":
+        monkeypatch.setattr(video, "_reason", [])
+        monkeypatch.setitem(sys.modules, "av", None)
+    reason = video.unavailable_reason()
+    h, w, steps, logged = 24, 32, 6, (0, 2)
+    sensors = {"front": Camera(3, h, w), "side": Camera(3, h, w)}
+    ctx = ChannelContext(
+        logged_envs=logged,
+        num_envs=3,
+        layout="per_env",
+        cfg=SceneLogCfg(cameras=True),
+        bodies=(),
+        rows=RowSelector(list(logged)),
+        sensors=sensors,
+        wxyz_data=True,
+        visuals=lambda r: (),
+        global_visuals=lambda: (),
+        global_shift=lambda: None,
+        resolve_env_pattern=lambda p, e: None,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        chans = cameras.channels(ctx)
+    notes = [str(c.message) for c in caught if "recorded as raw images" in str(c.message)]
+    assert len(chans) == 2
+    if reason is None:
+        assert not notes and all(c.codec == "h264" for c in chans)
+    else:
+        assert notes == [f"isaac_rerun: camera frames are recorded as raw images: {reason}"], notes
+        assert all(c.codec == "raw" for c in chans)
+    path = tmp_path / "standin.rrd"
+    stream = rr.RecordingStream("isaac_rerun_test", recording_id="standin")
+    stream.save(str(path))
+    yy, xx = np.mgrid[0:h, 0:w]
+    truth = []
+    for ch in chans:
+        ch.start(stream, static=True)
+    for k in range(steps):
+        shade = 60 + 120 * xx / w + 40 * yy / h + 4 * k
+        frame = np.stack([shade, shade + 10, shade + 25], axis=-1).clip(0, 255).astype(np.uint8)
+        for s in sensors.values():
+            s.data.output["rgb"][:] = frame[None]  # in place, as the simulator's buffers are
+        truth.append(frame)
+        for ch in chans:
+            ch.append(k, ch.gather(Sample(np.zeros((0, 7), np.float32), None)), None)  # type: ignore[arg-type]
+    for ch in chans:
+        ch.send(stream, lambda rows: [rr.TimeColumn("frame", sequence=np.arange(steps))])
+    stream.flush()
+    stream.disconnect()
+    ents = read_rrd(path)
+    for name in sensors:
+        for env in logged:
+            ent = ents[f"/World/sensors/{name}/env_{env}/rgb"]
+            if reason is None:
+                frames, samples, _, _ = _video_rows(path, f"/World/sensors/{name}/env_{env}/rgb")
+                assert frames == list(range(steps))
+                for k, (img, _) in enumerate(decode(samples)):
+                    assert psnr(img, truth[k]) >= MIN_PSNR
+            else:
+                assert not any(c.startswith("VideoStream") for c in ent.columns)
+                frames, buffers = _column_rows(ent, "Image:buffer")
+                assert frames == list(range(steps))
+                for k, buffer in enumerate(buffers):
+                    np.testing.assert_array_equal(np.asarray(buffer[0], dtype=np.uint8).reshape(h, w, 3), truth[k])
