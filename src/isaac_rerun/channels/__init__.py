@@ -69,10 +69,11 @@ def build_channels(
     ``history``: only the channels a frame of the rolling history can feed (poses, trails, scalars, signals);
     ``like``: the recorder's channels, whose signals (already read and checked) are reused for ``ctx``'s envs.
     """
-    from isaac_rerun.config import RecordingCfg
+    from isaac_rerun.signals import DEFAULT_SIGNALS
 
-    cfg = cfg if cfg is not None else RecordingCfg()
-    builtin = cfg.builtin_signals
+    builtin = cfg.builtin_signals if cfg is not None else DEFAULT_SIGNALS
+    log_scalars = cfg.log_scalars if cfg is not None else True
+    user = dict(cfg.signals) if cfg is not None else {}
     view = ctx.env
     action_names = None
     if view is not None and "actions" in builtin:
@@ -81,13 +82,13 @@ def build_channels(
     channels: list[Channel] = [
         *bodies.channels(ctx),
         *trails.channels(ctx),
-        scalars.ScalarChannel(ctx, cfg.log_scalars, action_names=action_names, terminations=terminations),
+        scalars.ScalarChannel(ctx, log_scalars, action_names=action_names, terminations=terminations),
     ]
     template = next((c for c in like or [] if isinstance(c, SignalChannel)), None)
     if template is not None:
         sig = template.for_context(ctx)
     else:
-        sig = SignalChannel(ctx, signals.sources_for(ctx, builtin, dict(cfg.signals)))  # type: ignore[arg-type]
+        sig = SignalChannel(ctx, signals.sources_for(ctx, builtin, user))  # type: ignore[arg-type]
     if sig:
         channels.append(sig)
     if not history:

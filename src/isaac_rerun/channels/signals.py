@@ -23,8 +23,8 @@ import rerun as rr
 
 from isaac_rerun._util import WarnOnce
 from isaac_rerun.channels.base import Channel, ChannelContext, Sample, StepRows, TimeColumns, Views
-from isaac_rerun.config import Signal
 from isaac_rerun.envview import SignalSource
+from isaac_rerun.signals import Signal
 
 __all__ = ["SignalChannel", "sources_for", "user_sources"]
 
