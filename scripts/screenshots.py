@@ -144,10 +144,18 @@ def record_a1(folder: Path, args: argparse.Namespace) -> tuple[Path, dict]:
         t0 = time.perf_counter()
         runner.learn(num_learning_iterations=iterations, init_at_random_ep_len=False)
         print(f"trained {iterations} iterations in {time.perf_counter() - t0:.0f} s", flush=True)
+        views = layout_of(runner.rerun_recorder)
     finally:
         env.close()
     snippet = folder / f"{prefix}-step-{start}.rrd"
-    return snippet, framing_at_last_frame(snippet, args.zoom)
+    return snippet, {**framing_at_last_frame(snippet, args.zoom), "views": views}
+
+
+def layout_of(recorder: object) -> dict:
+    """What the recorder's channels put in its default layout (:func:`isaac_rerun.blueprint.merged_views`)."""
+    import dataclasses
+
+    return dataclasses.asdict(recorder.layout.views)  # type: ignore[attr-defined]
 
 
 def framing_at_last_frame(snippet: Path, zoom: float) -> dict:
@@ -212,8 +220,9 @@ def record_testbed(folder: Path, args: argparse.Namespace) -> tuple[Path, dict]:
             scene_log_cfg={"trails": trails},
         ) as callback:
             model.learn(vector_steps * venv.num_envs, callback=callback)
+            views = layout_of(callback.recorder)
         print(f"trained {model.num_timesteps} timesteps in {time.perf_counter() - t0:.0f} s", flush=True)
-        framing = framing_of(env, trails, args.zoom)
+        framing = {**framing_of(env, trails, args.zoom), "views": views}
     finally:
         env.close()
     return folder / f"{prefix}-step-{start}.rrd", framing
@@ -234,11 +243,11 @@ def pictures(framing: dict) -> dict[str, tuple[object, tuple[int, int]]]:
     last frame."""
     import rerun.blueprint as rrb
 
-    from isaac_rerun.recorder import default_blueprint
+    from isaac_rerun.blueprint import default_blueprint
+    from isaac_rerun.channels import Views
 
     eye = (framing["eye"], framing["target"])
-    envs = framing.get("envs", LOGGED_ENVS)
-    full = default_blueprint(eye=eye, trails=framing["trails"], frame_timeline="frame", envs=envs)
+    full = default_blueprint(Views(**framing["views"]), eye=eye, frame_timeline="frame")
     scene_3d = next(iter(full.root_container.contents))  # the recorder's 3D view (same eye, same trails)
     top = rrb.TopPanel(state="hidden")  # hides the viewer's menu bar (and its "software rasterizer" badge)
     return {

@@ -154,6 +154,12 @@ def test_manager_signals_equal_the_managers_buffers_at_every_frame(make_managed_
     # the series are named: commands, joints by joint, actions by the action term's joint
     prefix = "/scalars/env_0" if layout == "per_env" else "/scalars"
     names = rec[f"{prefix}/joint_pos"].static["SeriesLines:names"]
+    # the joints' position limits at hand: a table beside the plots and the snippet's properties, from Isaac Lab's data
+    limits = base.scene["robot"].data.joint_pos_limits.torch[0].numpy()
+    props = rec["/__properties/rl-rerun-step-0"].static
+    np.testing.assert_allclose(np.reshape(props["joint_pos_limits"], (-1, 2)), limits, rtol=1e-6)
+    table = rec["/scalars/limits/joint_pos"].static["TextDocument:text"][0]
+    assert all(f"| {n} | {lo:.4g} | {hi:.4g} |" in table for n, (lo, hi) in zip(joints, limits, strict=True))
     if layout == "per_env":
         assert names == joints
         assert rec[f"{prefix}/action"].static["SeriesLines:names"] == ["cart_slider"]

@@ -40,6 +40,7 @@ def merged_views(channels: Sequence[Channel]) -> Views:
                 out.plots.append((name, list(contents), slot))
         out.texts += v.texts
         out.growing += v.growing
+        out.documents += v.documents
     return out
 
 
@@ -59,6 +60,7 @@ def default_blueprint(
     slots: dict[str, list[Any]] = {"top": [], "middle": [], "bottom": []}
     for name, contents, slot in views.plots:
         slots.get(slot, slots["middle"]).append(plot(name, contents))
+    slots["middle"] += [rrb.TextDocumentView(name=name, origin=path) for name, path in views.documents]
     slots["bottom"] += [rrb.TextLogView(name=name, origin=path) for name, path in views.texts]
     column: list[Any] = list(slots["top"])
     for slot in ("middle", "bottom"):

@@ -54,6 +54,8 @@ class SignalSource:
     """The plot it is drawn in (``reward terms``, ``joints`` …); sources of one group share a view."""
     user: bool = False
     """A user's signal (dropped with a warning when it raises)."""
+    limits: tuple[tuple[float, float], ...] | None = None
+    """Per column: its lower and upper limit (joint position limits), shown beside the plot."""
 
 
 @dataclass
@@ -153,12 +155,14 @@ class EnvView:
             prefix = "" if len(joints) == 1 else f"{j.asset}/"
             data = j.articulation.data
             names = tuple(j.names)
+            limits = tuple(j.limits[n] for n in names) if len(j.limits) == len(names) else None
             for attr, path in (("joint_pos", "joint_pos"), ("joint_vel", "joint_vel")):
 
                 def read(data: Any = data, attr: str = attr) -> Any:
                     return as_tensor(getattr(data, attr))
 
-                out.append(SignalSource(f"{prefix}{path}", read, names, group=f"{prefix}{path}"))
+                lim = limits if attr == "joint_pos" else None
+                out.append(SignalSource(f"{prefix}{path}", read, names, group=f"{prefix}{path}", limits=lim))
             effort = _effort_reader(j.articulation)
             if effort is not None:
                 out.append(SignalSource(f"{prefix}joint_effort", effort, names, group=f"{prefix}joint_effort"))

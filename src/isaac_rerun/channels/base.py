@@ -150,6 +150,8 @@ class Views:
     """``(name, entity path)`` of text logs (shown with the bottom tabs)."""
     growing: list[str] = field(default_factory=list)
     """Entities shown from the start of the snippet's frame timeline up to the cursor (trails)."""
+    documents: list[tuple[str, str]] = field(default_factory=list)
+    """``(name, entity path)`` of text documents (shown with the middle tabs: joint limits)."""
 
     def plot(self, name: str, contents: list[str], slot: str = "middle") -> None:
         self.plots.append((name, contents, slot))

@@ -199,6 +199,18 @@ class SignalChannel(Channel):
         self.seen_start[:] = False
         self.ep_sum[:] = 0
         self.styled = set()
+        if static:
+            for s in self.sources:
+                if s.limits is not None:
+                    stream.log(
+                        self._limits_entity(s),
+                        rr.TextDocument(_limits_table(s), media_type="text/markdown"),
+                        static=True,
+                    )
+
+    @staticmethod
+    def _limits_entity(s: SignalSource) -> str:
+        return f"{SCALARS_ROOT}/limits/{s.path}"
 
     def append(self, row: int, data: Any, step: StepRows) -> None:
         if not self.sources:
@@ -300,6 +312,7 @@ class SignalChannel(Channel):
         for i in self.summed:
             path = "episode_return/" + self.sources[i].path.split("/", 1)[-1]
             v.plot("episode return", self._entities(path), slot="bottom")
+        v.documents += [(f"{s.path} limits", self._limits_entity(s)) for s in self.sources if s.limits is not None]
         return v
 
     def _entities(self, path: str) -> list[str]:
@@ -308,5 +321,15 @@ class SignalChannel(Channel):
         return [f"{SCALARS_ROOT}/env_{e}/{path}" for e in self.envs]
 
     def summary(self) -> dict[str, Any]:
+        limits = {
+            f"{s.path}_limits": [v for lo_hi in s.limits for v in lo_hi] for s in self.sources if s.limits is not None
+        }
         dropped = [s.path for s, alive in zip(self.sources, self.alive, strict=True) if not alive]
-        return {"signals": [s.path for s in self.sources], **({"signals_dropped": dropped} if dropped else {})}
+        out = {"signals": [s.path for s in self.sources], **limits}
+        return {**out, "signals_dropped": dropped} if dropped else out
+
+
+def _limits_table(s: SignalSource) -> str:
+    """A markdown table of a signal's per-column limits (joint position limits)."""
+    rows = [f"| {c} | {lo:.4g} | {hi:.4g} |" for c, (lo, hi) in zip(s.columns, s.limits or (), strict=False)]
+    return "\n".join([f"**{s.path}** limits", "", "| joint | lower | upper |", "| --- | --- | --- |", *rows])
