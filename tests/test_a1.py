@@ -11,12 +11,14 @@ shared test bed before building it.
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
 pytestmark = pytest.mark.isaaclab
@@ -24,6 +26,7 @@ pytest.importorskip("isaaclab")
 
 import torch  # noqa: E402  (after the importorskip)
 
+from glb_readback import read_glb  # noqa: E402
 from isaac_rerun import LogRerun  # noqa: E402
 from isaac_rerun.testbed import a1  # noqa: E402
 from rrd_readback import Entity, quat_close, read_rrd  # noqa: E402
@@ -306,9 +309,11 @@ def usd_layout(usd: Path) -> dict[str, dict[str, Any]]:
                     if shader.GetIdAttr().Get() == "UsdUVTexture":
                         value = shader.GetInput("file").GetValueProducingAttributes()[0].Get()
                         texture = value.resolvedPath
+                used = np.unique(np.array(mesh.GetFaceVertexIndicesAttr().Get()))
                 visual.update(
                     kind="mesh",
                     points=points,
+                    used_points=points[used],
                     body_points=points @ to_body[:3, :3].T + to_body[:3, 3],
                     n_corners=int(counts.sum()),
                     n_triangles=int((counts - 2).sum()),
@@ -347,14 +352,10 @@ def check_poses(ents: dict, snip: Snip, truth: Truth, layout: str, robot: Any, l
                 np.testing.assert_allclose(pos, want[:, e, b, :3], atol=POS_TOL, err_msg=f"env {e} {name}")
                 assert quat_close(quat, want[:, e, b, 3:], atol=POS_TOL), f"env {e} {name}"
             continue
-        # instanced: every mesh entity of the body carries its world pose in each logged env, as instance i
-        root = f"/World/envs/instances/Robot/{rel}"
-        visuals = layout_usd[name]["visuals"]
-        entities = [f"{root}/{v['rel']}" for v in visuals if v.get("texture")]
-        if any(not v.get("texture") for v in visuals):
-            entities.append(root)
-        assert entities, f"{name}: no visual"
-        for path in entities:
+        # instanced: the body's light visuals (merged into one mesh at its instanced path) carry its world pose in
+        # each logged env as instance i; its mesh visuals are checked at every frame by check_visuals
+        if any(v["kind"] != "mesh" for v in layout_usd[name]["visuals"]):
+            path = f"/World/envs/instances/Robot/{rel}"
             ent = ents[path]
             t = np.array(rows(ent, "InstancePoses3D:translations", n), dtype=np.float64)  # (F, L, 3)
             q = np.array(rows(ent, "InstancePoses3D:quaternions", n), dtype=np.float64)
@@ -362,74 +363,115 @@ def check_poses(ents: dict, snip: Snip, truth: Truth, layout: str, robot: Any, l
             for i, e in enumerate(LOGGED):
                 np.testing.assert_allclose(t[:, i], want[:, e, b, :3], atol=POS_TOL, err_msg=f"{path} env {e}")
                 assert quat_close(q[:, i], want[:, e, b, 3:], atol=POS_TOL), f"{path} env {e}"
-            # InstancePoses3D is not propagated: no ancestor may move the instances
-            parts = path.strip("/").split("/")
-            for depth in range(1, len(parts) + 1):
-                anc = ents.get("/" + "/".join(parts[:depth]))
-                if anc is not None:
-                    assert "Transform3D:translation" not in anc.columns and "Transform3D:translation" not in anc.static
+            _no_moving_ancestor(ents, path)
     return n
 
 
-def check_visuals(ents: dict, layout: str, layout_usd: dict) -> set[str]:
-    """(b) Every visual of the converted USD is drawn with its geometry, the trunk with its texture. Returns the
+def _no_moving_ancestor(ents: dict, path: str) -> None:
+    """InstancePoses3D is not propagated: no ancestor may move the instances."""
+    parts = path.strip("/").split("/")
+    for depth in range(1, len(parts) + 1):
+        anc = ents.get("/" + "/".join(parts[:depth]))
+        if anc is not None:
+            assert "Transform3D:translation" not in anc.columns and "Transform3D:translation" not in anc.static
+
+
+def _blob(ent: Entity) -> bytes:
+    value = ent.static["Asset3D:blob"]
+    while isinstance(value, list) and len(value) == 1 and not isinstance(value[0], int):
+        value = value[0]
+    return bytes(value)
+
+
+def _rotated_bounds(points: np.ndarray, t: np.ndarray, q: np.ndarray) -> np.ndarray:
+    return _bounds(quat_rotate(np.tile(q, (len(points), 1)), points) + t)
+
+
+def check_visuals(ents: dict, layout: str, layout_usd: dict, snip: Snip, truth: Truth, robot: Any) -> set[str]:
+    """(b) Every visual of the converted USD is drawn with its geometry, in every logged env, at every frame; each
+    distinct mesh is stored once in the file (a GLB, whatever the layout), the trunk with its own PNG. Returns the
     kinds of visuals checked."""
     from PIL import Image
 
+    n = len(snip.frames)
+    want = np.stack([truth.at(ev)["pose"] for ev in snip.frames])  # (F, N, B, 7)
+    names = list(robot.body_names)
+    # the shared meshes: one entity per distinct geometry, its copies as instances
+    shared = {p: e for p, e in ents.items() if "Asset3D:blob" in e.static}
+    assert all(p.startswith("/World/envs/instances/") for p in shared)
+    assert not [p for p, e in ents.items() if "Mesh3D:albedo_texture_buffer" in e.static], "no raw texture"
+    meshes = {p: read_glb(_blob(e)) for p, e in shared.items()}
+    distinct = {v["points"].tobytes() for body in layout_usd.values() for v in body["visuals"] if v["kind"] == "mesh"}
+    assert len(shared) == len(distinct) == 5, "trunk, hip, thigh, mirrored thigh, calf: each once"
+    poses = {
+        p: (
+            np.array(rows(e, "InstancePoses3D:translations", n), dtype=np.float64),  # (F, K, 3)
+            np.array(rows(e, "InstancePoses3D:quaternions", n), dtype=np.float64),
+        )
+        for p, e in shared.items()
+    }
+    for path in shared:
+        _no_moving_ancestor(ents, path)
+    used: set[tuple[str, int]] = set()
     kinds = set()
     textured = 0
     for name, body in layout_usd.items():
-        visuals = body["visuals"]
-        assert visuals, f"{name} has no visual in the USD"
-        plain = [v for v in visuals if not v.get("texture")]
-        if layout == "instanced" and plain:  # merged into one mesh in the body's frame
-            root = ents[f"/World/envs/instances/Robot/{body['rel']}"]
-            positions = _static_vectors(root, "Mesh3D:vertex_positions", 3)
-            want = np.concatenate([v["body_points"] for v in plain])
-            np.testing.assert_allclose(_bounds(positions), _bounds(want), atol=1e-5, err_msg=name)
-            if len(plain) == 1 and plain[0]["kind"] == "mesh":
-                assert len(positions) in (len(plain[0]["points"]), plain[0]["n_corners"]), name
-                triangles = _static_vectors(root, "Mesh3D:triangle_indices", 3)
-                assert len(triangles) == plain[0]["n_triangles"], name
-        for v in visuals:
+        b = names.index(name)
+        assert body["visuals"], f"{name} has no visual in the USD"
+        for v in body["visuals"]:
             kinds.add(v["kind"])
-            if layout == "instanced":
-                if not v.get("texture"):
-                    continue
-                ent = ents[f"/World/envs/instances/Robot/{body['rel']}/{v['rel']}"]
-                positions = _static_vectors(ent, "Mesh3D:vertex_positions", 3)  # baked in the body's frame
-            else:
-                ents_e = [ents[f"/World/envs/env_{e}/Robot/{body['rel']}/{v['rel']}"] for e in LOGGED]
-                ent = ents_e[0]
-                for other in ents_e[1:]:  # every logged env draws the same visual
-                    assert other.static.keys() == ent.static.keys()
-                t = _static_vectors(ent, "Transform3D:translation", 3)[0]
-                q = _static_vectors(ent, "Transform3D:quaternion", 4)[0]
-                s = _static_vectors(ent, "Transform3D:scale", 3)[0] if "Transform3D:scale" in ent.static else 1.0
-                if v["kind"] == "sphere":
-                    half = _static_vectors(ent, "Ellipsoids3D:half_sizes", 3)[0]
-                    np.testing.assert_allclose(np.abs(half * s), v["radius"], atol=1e-6, err_msg=name)
-                    np.testing.assert_allclose(t, v["center"], atol=1e-6, err_msg=name)
-                    continue
-                local = _static_vectors(ent, "Mesh3D:vertex_positions", 3)
-                positions = quat_rotate(np.tile(q, (len(local), 1)), local * s) + t
-            if v["kind"] != "mesh":
+            if v["kind"] != "mesh":  # the feet's spheres: small, below each body (per env) or merged (instanced)
+                if layout == "instanced":
+                    root = ents[f"/World/envs/instances/Robot/{body['rel']}"]
+                    positions = _static_vectors(root, "Mesh3D:vertex_positions", 3)
+                    np.testing.assert_allclose(_bounds(positions), _bounds(v["body_points"]), atol=1e-3, err_msg=name)
+                else:
+                    for e in LOGGED:
+                        ent = ents[f"/World/envs/env_{e}/Robot/{body['rel']}/{v['rel']}"]
+                        s = _static_vectors(ent, "Transform3D:scale", 3)[0] if "Transform3D:scale" in ent.static else 1
+                        half = _static_vectors(ent, "Ellipsoids3D:half_sizes", 3)[0]
+                        np.testing.assert_allclose(np.abs(half * s), v["radius"], atol=1e-6, err_msg=name)
+                        t = _static_vectors(ent, "Transform3D:translation", 3)[0]
+                        np.testing.assert_allclose(t, v["center"], atol=1e-6, err_msg=name)
                 continue
-            np.testing.assert_allclose(_bounds(positions), _bounds(v["body_points"]), atol=1e-5, err_msg=v["rel"])
-            assert len(positions) in (len(v["points"]), v["n_corners"]), v["rel"]
-            assert len(_static_vectors(ent, "Mesh3D:triangle_indices", 3)) == v["n_triangles"], v["rel"]
+            # a mesh: drawn by exactly one instance of one shared entity per logged env, at every frame
+            for e in LOGGED:
+                below = ents.get(f"/World/envs/env_{e}/Robot/{body['rel']}/{v['rel']}")
+                assert below is None or not below.static, f"{name}/{v['rel']}: a mesh is not stored below each env"
+            for e in LOGGED:
+                expected = [_rotated_bounds(v["body_points"], want[k, e, b, :3], want[k, e, b, 3:]) for k in range(n)]
+                hits = []
+                for path, glb in meshes.items():
+                    if len(glb.positions) > len(v["points"]) * 3 or len(glb.triangles) != v["n_triangles"]:
+                        continue
+                    t, q = poses[path]
+                    for j in range(t.shape[1]):
+                        got = _rotated_bounds(glb.positions, t[0, j], q[0, j])
+                        if np.allclose(got, expected[0], atol=1e-4):
+                            hits.append((path, j))
+                assert len(hits) == 1, f"{name}/{v['rel']} env {e}: drawn by {hits}"
+                path, j = hits[0]
+                used.add(hits[0])
+                glb = meshes[path]
+                t, q = poses[path]
+                for k in range(n):
+                    got = _rotated_bounds(glb.positions, t[k, j], q[k, j])
+                    np.testing.assert_allclose(got, expected[k], atol=1e-4, err_msg=f"{path}[{j}] frame {k}")
+                # the same points as the USD's faces (welded: a point once per normal / UV seam; on a 31 µm grid)
+                there = cKDTree(v["used_points"]).query(glb.positions)[0]
+                back = cKDTree(glb.positions).query(v["used_points"])[0]
+                grid = math.sqrt(3) * 0.5 / 2**15 + 1e-6  # half a 31 µm step on each axis
+                assert there.max() < grid and back.max() < grid, (v["rel"], there.max(), back.max())
             if v["texture"]:
                 textured += 1
-                width, height = Image.open(v["texture"]).size
-                fmt = ent.static.get("Mesh3D:albedo_texture_format")
-                assert fmt, f"{v['rel']}: the texture's format is not recorded (the viewer cannot draw the texture)"
-                fmt = fmt[0] if isinstance(fmt, list) else fmt
-                assert (fmt["width"], fmt["height"]) == (width, height)
-                buffer = ent.static["Mesh3D:albedo_texture_buffer"]
-                buffer = buffer[0] if buffer and isinstance(buffer[0], list) else buffer
-                assert len(buffer) >= width * height * 3
-                uv = _static_vectors(ent, "Mesh3D:vertex_texcoords", 2)
-                assert len(uv) == len(positions) and np.ptp(uv, axis=0).min() > 0.1
+                glb = meshes[path]
+                assert glb.mime == "image/png" and glb.image == Path(v["texture"]).read_bytes(), "the file's own PNG"
+                decoded = np.array(Image.open(io.BytesIO(glb.image)))
+                np.testing.assert_array_equal(decoded, np.array(Image.open(v["texture"])))
+                assert glb.texcoords is not None and len(glb.texcoords) == len(glb.positions)
+                assert np.ptp(glb.texcoords, axis=0).min() > 0.1
+    total = sum(t.shape[1] for t, _ in poses.values())
+    assert len(used) == total, "every instance draws a visual of a logged env (no extra copy)"
     assert textured == 1, "the trunk is the A1's one textured mesh"
     return kinds
 
@@ -733,7 +775,7 @@ def test_task_recording_matches_the_simulator(a1_env, a1_usd, tmp_path, layout):
     robot, sensor = base.scene["robot"], base.scene["contact_forces"]
     layout_usd = usd_layout(a1_usd)
     assert check_poses(ents, snip, truth, layout, robot, layout_usd) == 44  # 42 steps + 2 reset frames
-    assert check_visuals(ents, layout, layout_usd) == {"mesh", "sphere"}
+    assert check_visuals(ents, layout, layout_usd, snip, truth, robot) == {"mesh", "sphere"}
     # the A1 drops from 0.42 m at each reset, then stands and steps: feet in contact on most frames
     assert check_contacts(ents, snip, truth, layout, robot, sensor) > len(snip.frames) * len(LOGGED)
     check_command_markers(ents, snip, truth, base)
@@ -810,6 +852,20 @@ TRAIN_LOGGED: dict[str, Any] = {
     "step_trigger": lambda s: s == TRAIN_START,
     "recording_length": TRAIN_FRAMES,
 }
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_demo_snippets_store_each_visual_once(a1_env, tmp_path, layout):
+    """What ``scripts/demo.sh`` records (2 logged envs, 100-frame snippets, trails of the trunk and the feet, the
+    contact and command arrows): at most 2 MB a snippet in either layout (8.1 MB in 0.2.0, where each env had its
+    own copy of every mesh and the trunk's texture was raw RGBA); each distinct mesh stored once, as a GLB."""
+    ents, snip, _ = record(a1_env, tmp_path, 100, 100, layout, scene_log_cfg={"trails": ["trunk", ".*_foot"]})
+    assert len(snip.frames) == 100
+    size = (tmp_path / f"{snip.name}.rrd").stat().st_size
+    assert size <= 2_000_000, f"{layout}: {size / 1e6:.2f} MB"
+    blobs = [_blob(e) for e in ents.values() if "Asset3D:blob" in e.static]
+    assert len(blobs) == len(set(blobs)) == 5, "trunk, hip, thigh, mirrored thigh, calf: each once"
+    assert sum(len(b) for b in blobs) < 1_500_000
 
 
 def test_rsl_rl_trains_with_the_task_agent_config(a1_env, tmp_path):
@@ -926,7 +982,7 @@ def test_nested_recording_matches_the_simulator(nested_env, a1_nested_usd, tmp_p
     ends = [s for s, h in enumerate(truth.history[:40]) if h["done"][LOGGED].all()]
     assert ends and ("reset", ends[0]) in snip.frames, "a terminal and a reset frame inside the snippet"
     assert check_poses(ents, snip, truth, layout, robot, layout_usd) == 40
-    assert check_visuals(ents, layout, layout_usd) == {"mesh", "sphere"}
+    assert check_visuals(ents, layout, layout_usd, snip, truth, robot) == {"mesh", "sphere"}
     if layout == "per_env":
         # really nested: a calf's own transform is its pose in its thigh's frame, not in the world
         calf = ents[f"/World/envs/env_2/Robot/{layout_usd['FL_calf']['rel']}"]
