@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import os
+import re
+import sys
 import threading
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -104,17 +107,21 @@ def test_keep_last_and_thread_hygiene(tmp_path, monkeypatch):
         assert any("cannot release the threads" in str(w.message) for w in caught)
 
 
-def test_unwritable_output_folder_is_refused(tmp_path):
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o500)
-    try:
-        if os.access(ro, os.W_OK):
-            pytest.skip("running as a user who can write anywhere")
-        with pytest.raises(PermissionError, match="not writable"):
-            LogRerun(StandinGymEnv(StandinDirectRLEnv()), save_dir=ro / "sub")
-    finally:
-        ro.chmod(0o700)
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses Linux kernel filesystems (/sys, /proc/sys)")
+@pytest.mark.parametrize(
+    "folder",
+    [
+        "/sys/isaac-rerun-test/sub",  # os.access says writable for root; creating anything there fails
+        "/proc/sys/isaac-rerun-test/sub",  # denied by the permission bits, to root too
+    ],
+)
+def test_unwritable_output_folder_is_refused(folder):
+    """Places no user (root included) can write: refused at construction, naming the folder."""
+    with pytest.raises(PermissionError, match=rf"output folder {re.escape(folder)} is not writable"):
+        LogRerun(StandinGymEnv(StandinDirectRLEnv()), save_dir=folder)
+    with pytest.raises(PermissionError, match="not writable"):
+        LogRerun(StandinGymEnv(StandinDirectRLEnv()), save_path=Path(folder) / "run.rrd")
+    assert not Path(folder).parent.exists()
 
 
 def test_output_folder_under_a_file_is_refused(tmp_path):

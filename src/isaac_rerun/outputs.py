@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import tempfile
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -293,6 +294,12 @@ def _check_writable_folder(folder: Path) -> None:
         raise ValueError(f"output folder {folder} cannot be created: {probe} exists and is not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise PermissionError(f"output folder {folder} is not writable ({probe} denies write access)")
+    # os.access trusts the permission bits, which root (or an NFS root_squash, or a kernel filesystem such as
+    # /sys) ignores: make sure by creating an empty folder there and removing it again
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".isaac_rerun-probe-", dir=probe))
+    except OSError as exc:
+        raise PermissionError(f"output folder {folder} is not writable ({probe} refused a new folder: {exc})") from exc
 
 
 def validate_output_args(
