@@ -276,14 +276,14 @@ def _env_of(entity: str) -> int | None:
     return None
 
 
-def _retimed(chunk: Any, renames: dict[str, str]) -> Any:
-    """The chunk with timelines renamed (``{snippet}_frame`` → ``frame``); values, rows and components unchanged."""
+def _retimed(chunk: Any, batch: Any, renames: dict[str, str]) -> Any:
+    """The chunk (``batch``: its record batch) with timelines renamed (``{snippet}_frame`` → ``frame``); values,
+    rows and components unchanged."""
     import pyarrow as pa
     from rerun.chunk import Chunk
 
     if not any(t in renames for t in chunk.timeline_names):
         return chunk
-    batch = chunk.to_record_batch()
     fields = []
     for f in batch.schema:
         new = renames.get(f.name)
@@ -309,6 +309,7 @@ class _File:
         self.chunks: list[Any] = []
         for store in stores:
             self.chunks += reader.stream(store=store).drop(content=f"{PROPERTIES}/**").to_chunks()
+        self.batches = {c.id: c.to_record_batch() for c in self.chunks}
         self.timelines = {t for c in self.chunks for t in c.timeline_names}
 
     def of(self, name: str) -> tuple[list[Any], dict[str, str]]:
@@ -323,15 +324,14 @@ class _File:
 def _framing(poses: dict[str, list[Any]]) -> tuple[list[float], list[float]] | None:
     """One camera (eye position, look target) for every column, framed the way the recorder frames a snippet
     (:meth:`isaac_rerun.scene.IsaacLabScene.view_eye`) on the bodies of every column at every frame: the translations
-    of the bodies in ``poses`` (entity → its pose chunks) that have no posed ancestor (a nested body's pose is
-    relative to its parent's)."""
+    of the bodies in ``poses`` (entity → the record batches of its pose chunks) that have no posed ancestor (a nested
+    body's pose is relative to its parent's)."""
     import numpy as np
 
     roots = [e for e in poses if not any(e.startswith(other + "/") for other in poses)]
     pts = []
     for entity in roots:
-        for chunk in poses[entity]:
-            batch = chunk.to_record_batch()
+        for batch in poses[entity]:
             for name in _TRANSLATIONS:
                 if name in batch.schema.names:
                     flat = batch.column(name).flatten().flatten().to_numpy(zero_copy_only=False)
@@ -575,18 +575,18 @@ def compare(
                 env = _env_of(entity)
                 if env is not None and env not in wanted:
                     continue
-            moved = _retimed(chunk, renames).with_entity_path(prefix + entity)
-            copied.append(moved)
-            components = chunk.to_record_batch().schema.names
+            batch = source.batches[chunk.id]
+            copied.append(_retimed(chunk, batch, renames).with_entity_path(prefix + entity))
+            components = batch.schema.names
             if chunk.is_static:
                 for kind in ("SeriesLines", "SeriesPoints"):
                     if f"{kind}:names" in components:
-                        value = chunk.to_record_batch().column(f"{kind}:names").to_pylist()[-1]
+                        value = batch.column(f"{kind}:names").to_pylist()[-1]
                         if value:
                             styles[prefix + entity] = (kind, [str(v) for v in value])
                 continue
             if entity.startswith("/World/envs/") and any(n in _TRANSLATIONS for n in components):
-                posed.setdefault(prefix + entity, []).append(moved)
+                posed.setdefault(prefix + entity, []).append(batch)
             if entity in seen:
                 continue
             seen.add(entity)
