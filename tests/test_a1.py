@@ -1009,3 +1009,82 @@ def test_isaaclab_train_cli_trains_the_kitless_task(one_env, a1_usd, tmp_path, m
     assert f'"task": "{a1.A1_KITLESS_TASK_ID}"' in (run / "run.json").read_text()
     env_yaml = (run / "params" / "env.yaml").read_text()
     assert f"usd_path: {a1_usd}" in env_yaml and "num_envs: 4" in env_yaml
+
+
+# why it happened: Isaac Lab's managers of the A1 task ----------------------------------------------------------------
+def _flip(robot: Any, env: int) -> None:
+    """Put ``env``'s A1 upside down just above the ground (its trunk hits it: ``base_contact``)."""
+    env_ids = torch.tensor([env])
+    pose = robot.data.root_pose_w.torch[env : env + 1].clone()
+    pose[0, 2] = 0.25
+    pose[0, 3:] = torch.tensor([1.0, 0.0, 0.0, 0.0])  # xyzw: a half turn about x
+    robot.write_root_pose_to_sim_index(root_pose=pose, env_ids=env_ids)
+    robot.write_root_velocity_to_sim_index(root_velocity=torch.zeros(1, 6), env_ids=env_ids)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_task_signals_equal_the_managers(a1_env, tmp_path, layout):
+    """On Isaac Lab's own A1 task: every reward term's contribution (weighted value x step_dt) at every frame of every
+    logged env, the velocity command, the joints and actions named by the A1's joints, and each whole episode's
+    termination reason (env 0 is flipped twice: two ``base_contact`` ends) equal the managers' own buffers."""
+    from tests.test_signals import Truth, _expected_state, _series
+
+    from isaac_rerun import LogRerun
+
+    base = a1_env.unwrapped
+    robot = base.scene["robot"]
+    envs = [0, 1] if layout == "per_env" else "all"
+    w = LogRerun(a1_env, logged_envs=envs, save_dir=tmp_path, step_trigger=lambda s: s == 0, recording_length=1000,
+                 scene_log_cfg={"layout": layout})  # fmt: skip
+    truth = Truth(base, w._rec.logged_envs)
+    w.reset()
+    truth.pre = None
+    _flip(robot, 0)
+    gen = torch.Generator().manual_seed(3)
+    steps, flips = 0, 1
+    while flips < 3 and steps < 80:
+        w.step(0.3 * torch.randn(a1_env.action_space.shape, generator=gen))
+        truth.after_step(steps)
+        steps += 1
+        if any(s == steps - 1 and e == 0 for s, e, _ in truth.ended):
+            flips += 1
+            if flips < 3:
+                _flip(robot, 0)
+    w.session.close()
+    rec = read_rrd(next(tmp_path.glob("*-step-0.rrd")))
+    logged = truth.envs
+    terms = [
+        n for n, c in zip(base.reward_manager.active_terms, base.reward_manager._term_cfgs, strict=True) if c.weight
+    ]
+    joints = list(robot.joint_names)
+    ends0 = [(s, why) for s, e, why in truth.ended if e == 0]
+    assert [why for _, why in ends0][:2] == ["base_contact", "base_contact"], truth.ended
+
+    def entity(j: int, path: str) -> tuple[np.ndarray, np.ndarray]:
+        if layout == "per_env":
+            return _series(rec[f"/scalars/env_{logged[j]}/{path}"])
+        at, values = _series(rec[f"/scalars/{path}"])
+        width = values.shape[1] // len(logged)
+        return at, values[:, j * width : (j + 1) * width]
+
+    all_terms = list(base.reward_manager.active_terms)
+    for j in range(len(logged)):
+        total = np.zeros(steps)
+        for term in terms:
+            at, values = entity(j, f"reward/{term}")
+            assert at.tolist() == list(range(steps)), term
+            want = [truth.frames[s][0]["reward_terms"][j][all_terms.index(term)] for s in range(steps)]
+            np.testing.assert_allclose(values[:, 0], want, rtol=1e-5, atol=1e-6, err_msg=term)
+            total += values[:, 0]
+        np.testing.assert_allclose(entity(j, "reward")[1][:, 0], total, rtol=1e-4, atol=1e-5)
+        for key, path in (("command", "command/base_velocity"), ("joint_pos", "joint_pos"), ("joint_vel", "joint_vel")):
+            at, values = entity(j, path)
+            np.testing.assert_allclose(values, _expected_state(truth, key, j, at), rtol=1e-5, atol=1e-5, err_msg=path)
+    names = rec["/scalars/env_0/action" if layout == "per_env" else "/scalars/action"].static["SeriesLines:names"]
+    action_joints = list(base.action_manager.get_term("joint_pos")._joint_names)
+    assert sorted(action_joints) == sorted(joints) and len(action_joints) == 12
+    want_names = action_joints if layout == "per_env" else [f"env {e} {n}" for e in logged for n in action_joints]
+    assert names == want_names
+    props = rec["/__properties/rl-rerun-step-0"].static
+    whole = [(e, r) for e, r in zip(props["episode_envs"], props["episode_reasons"], strict=True) if e == 0]
+    assert whole == [(0, "base_contact")]  # the second end: its episode started inside the snippet
