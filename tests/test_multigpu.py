@@ -22,6 +22,7 @@ NCCL and no ``torch.cuda.set_device``). Each run costs ~1.5-2 min on 2 shared co
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -296,6 +297,28 @@ def test_two_ranks_train_and_only_the_chosen_rank_records(
 
 
 # ---------------------------------------------------------------------------------------------------------- a rank dies
+def stop(proc: subprocess.Popen[Any], pids: Path) -> None:
+    """Whatever happened, leave no process of the run behind: SIGTERM to the launcher (Isaac Lab's supervisor stops
+    its torchrun group), then SIGKILL to the ranks and their torchrun that are still there."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    for pid_file in pids.glob("rank_*.pid"):
+        pid = int(pid_file.read_text())
+        try:
+            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            torchrun = b"torch.distributed.run" in Path(f"/proc/{parent}/cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # gone
+        for victim in (pid, parent) if torchrun else (pid,):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
+
+
 @pytest.mark.isaaclab
 @pytest.mark.slow
 @needs_entrypoints
@@ -305,26 +328,27 @@ def test_a_rank_that_dies_leaves_the_recording_ranks_files_readable(tmp_path: Pa
     work = tmp_path / "work"
     work.mkdir()
     args = ["--max_iterations", "500", "--rerun_trigger", "iteration", "--rerun_interval", "1", "--rerun_length", "40"]
-    proc = subprocess.Popen(
-        train_command(*args),
-        cwd=work,
-        env=standin_env(ISAAC_RERUN_PID_DIR=str(pids)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = tmp_path / "out.txt"
+    with log.open("w") as out_file:
+        proc = subprocess.Popen(
+            train_command(*args),
+            cwd=work,
+            env=standin_env(ISAAC_RERUN_PID_DIR=str(pids)),
+            stdout=out_file,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 420
-        while not list(work.glob("logs/rsl_rl/*/*/rerun/rl-rerun-iteration-*.rrd")):  # rank 0 is recording
+        # rank 0 has written its training curves of iteration 0 (the metrics file) and records iteration 1
+        while not list(work.glob("logs/rsl_rl/*/*/rerun/rl-rerun-iteration-1.rrd")):
             assert proc.poll() is None and time.monotonic() < deadline, "rank 0 never started recording"
             time.sleep(0.5)
-        time.sleep(2.0)
+        time.sleep(1.0)
         os.kill(int((pids / "rank_1.pid").read_text()), signal.SIGKILL)
-        out, _ = proc.communicate(timeout=180)
+        proc.wait(timeout=180)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        stop(proc, pids)
+    out = log.read_text()
     assert proc.returncode != 0, tail(out)
     assert "Training time:" not in out  # rank 0 did not finish its 500 iterations
     (run,) = work.glob("logs/rsl_rl/*/*")
@@ -341,4 +365,33 @@ def test_a_rank_that_dies_leaves_the_recording_ranks_files_readable(tmp_path: Pa
     for rrd in snippets:
         frames = body_frames(rrd)
         assert frames and all(f == list(range(len(f))) and f for f in frames.values()), (rrd.name, frames)
-    print("rank 0 was stopped by:", "SIGTERM" if "SIGTERM" in out else "an error", f"({len(snippets)} snippet(s))")
+    stopped = re.search(r"rank\s*: 0 \(local_rank: 0\)\s+exitcode\s*: (-?\d+)", out)
+    code = stopped.group(1) if stopped else "?"
+    print(f"rank 0's exit code: {code} (-15: torchrun's SIGTERM); {len(snippets)} snippets")
+
+
+# ---------------------------------------------------------------------------------------------------------- own loop
+@pytest.mark.isaaclab
+@pytest.mark.slow
+@needs_entrypoints
+def test_the_own_loop_runs_distributed_on_every_rank(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--rerun_backend loop`` (Isaac Lab 2.x's path, forced here): every rank runs isaac-rerun's own loop with
+    ``--distributed``; rank 0 records, into the one run folder."""
+    args = ["--rerun_backend", "loop", "--max_iterations", "1", "--rerun_length", "3", "--rerun_interval", "1"]
+    res = subprocess.run(
+        train_command(*args), cwd=tmp_path, env=standin_env(), capture_output=True, text=True, timeout=600
+    )
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, tail(out)
+    assert "--rerun_backend loop" in res.stdout and "--distributed" in res.stdout
+    (run,) = (tmp_path / "logs" / "rsl_rl" / "isaac_rerun_testbed").iterdir()
+    assert STAMP.match(run.name) and (run / "model_0.pt").is_file()  # rank 0's checkpoint, where one GPU puts it
+    snippets = sorted(tmp_path.rglob("*.rrd"))
+    assert [p.relative_to(run).as_posix() for p in snippets] == [
+        "rerun/rl-rerun-iteration-0.rrd",
+        "rerun/rl-rerun-metrics.rrd",
+    ]
+    verify(snippets)
+    (row,) = ls_json(run / "rerun", capsys)
+    assert (row["trigger"], row["envs"], row["frames"]) == ("iteration", [0], 3)
+    assert all(f == [0, 1, 2] for f in body_frames(snippets[0]).values())

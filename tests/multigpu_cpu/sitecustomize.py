@@ -16,7 +16,7 @@ its module is imported, by the same code on the CPU — nothing else:
                                                            ``torch.cuda.set_device``
 ========================================================== ============================================================
 
-With ``ISAAC_RERUN_PID_DIR`` set, each rank (a process with torchrun's ``RANK``) writes its pid to
+With ``ISAAC_RERUN_PID_DIR`` set, each rank (the first process with torchrun's ``RANK``) writes its pid to
 ``rank_<RANK>.pid`` there (the test kills one).
 """
 
@@ -116,5 +116,8 @@ class _PatchAfterImport(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, _PatchAfterImport())
 
 if os.environ.get("ISAAC_RERUN_PID_DIR") and "RANK" in os.environ:
-    with open(os.path.join(os.environ["ISAAC_RERUN_PID_DIR"], f"rank_{os.environ['RANK']}.pid"), "w") as f:
-        f.write(str(os.getpid()))
+    try:  # the rank's process is the first with its RANK; Python subprocesses it starts inherit RANK: not them
+        with open(os.path.join(os.environ["ISAAC_RERUN_PID_DIR"], f"rank_{os.environ['RANK']}.pid"), "x") as f:
+            f.write(str(os.getpid()))
+    except FileExistsError:
+        pass

@@ -5,6 +5,9 @@
                                                      Isaac Lab flag and Hydra override works; the ``--rerun_*`` flags
                                                      choose what is recorded); snippets go to
                                                      ``<the run's log dir>/rerun``
+``isaac-rerun train --num_gpus N …``                 Isaac Lab's multi-GPU launcher (torchrun), every rank training,
+                                                     one rank (``--rerun_rank``, default 0) recorded
+                                                     (:mod:`isaac_rerun.cli.launch`, :mod:`isaac_rerun.cli.worker`)
 ``isaac-rerun play --rl_library L --task T …``       Isaac Lab's ``isaaclab play`` (a checkpoint's policy) recorded,
                                                      into ``<the checkpoint's run dir>/rerun/play``
 ``isaac-rerun ls PATH``                              a table of the snippets in a folder, read from the files
