@@ -482,3 +482,17 @@ def test_envs_keeps_one_env_per_column_on_the_command_line(recorded: dict[str, P
         np.asarray(cmp[f"/{c}/World/envs/env_0/Robot/base"].columns["Transform3D:translation"][0]) for c in columns[:3]
     ]
     assert all(np.array_equal(b, bases[0]) for b in bases)
+
+
+@needs_chunk_api
+def test_view_without_a_display_is_refused_before_writing(
+    small_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from isaac_rerun.cli import main
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the display check is Linux's")
+    assert main(["compare", str(small_folder), "--out", str(tmp_path / "c.rrd"), "--view"]) == 2
+    assert files_in(tmp_path) == []

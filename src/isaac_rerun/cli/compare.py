@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import isaac_rerun
-from isaac_rerun.cli.options import positive_int
+from isaac_rerun.cli.options import CliError, positive_int
 
 __all__ = ["add_parser", "run"]
 
@@ -38,6 +39,9 @@ def _port(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """``isaac-rerun compare SNIPPETS… | DIR [...]``."""
+    headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if args.view and headless:  # before writing anything (`isaac-rerun view` says the same)
+        raise CliError("--view: no display here (DISPLAY and WAYLAND_DISPLAY are unset): use --web instead")
     # The package's public API, as a script calls it; its CompareError is a CliError (exit status 2). Not imported
     # from isaac_rerun.compare: that module reads the files with isaac_rerun.cli.browse, and the modules of
     # isaac_rerun import each other without cycles (the import-linter contracts in pyproject.toml).
