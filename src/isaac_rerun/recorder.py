@@ -30,7 +30,7 @@ import numpy as np
 
 from isaac_rerun._util import WarnOnce
 from isaac_rerun.blueprint import BlueprintCache
-from isaac_rerun.channels import Channel, Sample, StepRows, build_channels
+from isaac_rerun.channels import Channel, StepRows, build_channels
 from isaac_rerun.config import RecordingCfg
 from isaac_rerun.envs import ResetHook
 from isaac_rerun.outputs import MetricsLog, Output, Sink
@@ -358,8 +358,10 @@ class Recorder:
     def start_snippet(self, trigger: str, ident: int) -> bool:
         name, trigger = self._manual if self._manual is not None else (f"{self.name_prefix}-{trigger}-{ident}", trigger)
         facts = self._facts(trigger, ident, self.logged_envs, max(self.step_id, 0))
-        eye = self._eye(self.scene)
-        self.snippet = self.writer.open(name, self.channels, facts, layout=self.layout, eye=eye)
+        scene = self.scene
+        self.snippet = self.writer.open(
+            name, self.channels, facts, layout=self.layout, eye=lambda: scene.view_eye(scene.sample().poses)
+        )
         return self.snippet is not None
 
     def stop_snippet(self) -> None:
@@ -439,37 +441,14 @@ class Recorder:
             **more,
         }
 
-    @staticmethod
-    def _eye(scene: IsaacLabScene) -> Callable[[], Any]:
-        return lambda: scene.view_eye(scene.sample().poses)
-
     def _write_kept(self, kept: KeptFrames) -> Path | str | None:
         """Write frames the rolling history kept (an episode of one env, or its last frames before NaNs)."""
-        scene = self.scene.for_envs([kept.env], layout="per_env")
-        poses = scene.rows_from_assets(kept.parts).astype(np.float32)  # (F, rows, 7)
-        shift = None
-        if scene.cfg.env_layout == "origin":
-            shift = scene.env_origins()
-            poses[..., 0:3] -= shift[scene.row_envs][None]
-        channels = build_channels(scene.context(), self.cfg, history=True, like=self.channels)
-        name = f"{self.name_prefix}-{kept.name}"  # with the run's label
+        from isaac_rerun.kept import write_kept
+
         facts = self._facts(kept.trigger, kept.ident, [kept.env], kept.env_steps[0], complete=kept.complete)
-        # visuals always: the kept env's bodies may be new to a shared stream
-        snippet = self.writer.open(
-            name, channels, facts, layout=BlueprintCache(channels), eye=self._eye(scene), static=True
+        return write_kept(
+            kept, self.scene, self.cfg, self.channels, self.writer, f"{self.name_prefix}-{kept.name}", facts
         )
-        if snippet is None:
-            return None
-        for i, step in enumerate(kept.steps):
-            sample = Sample(poses[i], shift)
-            gathered = [
-                ch.from_rows(rows) if (rows := kept.rows.get(ch.key, [None] * (i + 1))[i]) is not None
-                else (None if ch.key in kept.rows else ch.gather(sample))
-                for ch in channels
-            ]  # fmt: skip
-            self.writer.capture(snippet, gathered, step, env_step=kept.env_steps[i], global_step=kept.global_steps[i])
-        path = self.writer.finish(snippet)
-        return path if path is not None else name
 
 
 def _close_at_exit(ref: weakref.ReferenceType[Recorder]) -> Callable[[], None]:
