@@ -131,6 +131,49 @@ def test_play_has_no_multigpu_flags(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--num_gpus: isaac-rerun play runs on one GPU" in capsys.readouterr().err
 
 
+def test_train_help_lists_the_multigpu_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "multi-GPU:" in out
+    for flag in ("--num_gpus N", "--nnodes M", "--node_rank K", "--rdzv_endpoint HOST:PORT", "--rerun_rank R"):
+        assert flag in out, flag
+
+
+def test_a_rank_that_does_not_record_gets_no_rerun_flag() -> None:
+    from isaac_rerun.cli.worker import plain_argv
+
+    argv = [
+        "--rl_library", "rsl_rl", "--task", TASK, "--rerun_envs", "0,1", "--num_envs", "8", "--rerun_length=3",
+        "--rerun_nan_guard", "--seed", "-1", "agent.device=cpu", "--rerun_backend", "isaaclab", "--distributed",
+    ]  # fmt: skip
+    assert plain_argv(argv) == [
+        "--rl_library", "rsl_rl", "--task", TASK, "--num_envs", "8", "--seed", "-1", "agent.device=cpu",
+        "--distributed",
+    ]  # fmt: skip
+
+
+def test_without_isaac_labs_launcher_the_command_is_torchrun_with_the_own_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Isaac Lab 2.x has no launcher (``isaaclab_launcher()`` is None there): the same torchrun command, built here."""
+    from isaac_rerun.cli import launch
+
+    monkeypatch.setattr(launch, "isaaclab_launcher", lambda: None)
+    run = launch.launch_command(
+        ["--num_gpus", "4", "--nnodes", "2", "--node_rank", "0", "--rdzv_endpoint", "head:29400",
+         "--rl_library", "skrl", "--task", TASK, "--rerun_rank", "5"],
+        rerun_rank=5,
+    )  # fmt: skip
+    at = run.command.index(launch.WORKER_SCRIPT)
+    assert run.command[:at] == [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "4",
+        "--nnodes", "2", "--node_rank", "0", "--rdzv_endpoint", "head:29400",
+    ]  # fmt: skip
+    assert run.command[at + 1 :] == [
+        "--rl_library", "skrl", "--task", TASK, "--rerun_rank", "5", f"--run_timestamp={run.timestamp}",
+        "--distributed",
+    ]  # fmt: skip
+    assert STAMP.match(run.timestamp) and (run.nproc_per_node, run.nnodes, run.supervise) == (4, "2", launch._supervise)
+
+
 # ---------------------------------------------------------------------------------------------------------- the command
 @pytest.mark.isaaclab
 @needs_entrypoints
