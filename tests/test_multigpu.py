@@ -438,3 +438,21 @@ def test_the_own_loop_runs_distributed_on_every_rank(tmp_path: Path, capsys: pyt
     (row,) = ls_json(run / "rerun", capsys)
     assert (row["trigger"], row["envs"], row["frames"]) == ("iteration", [0], 3)
     assert all(f == [0, 1, 2] for f in body_frames(snippets[0]).values())
+
+
+@pytest.mark.isaaclab
+@needs_entrypoints
+def test_dry_run_prints_what_each_rank_records_and_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")  # Isaac Lab's launcher counts them: a 2-GPU node
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["train", "--rl_library", "rsl_rl", "--task", TASK, "--num_gpus", "2", "--rerun_rank", "1",
+                 "--dry_run"]) == 0  # fmt: skip
+    first, second = capsys.readouterr().out.splitlines()[-2:]
+    assert "2 rank(s) per node x 1 node(s)" in first and "global rank 1 records" in first
+    assert re.search(r"snippets in logs/<library>/<experiment>/\d{4}-[\d_-]+\*/rank_1/rerun\)", first), first
+    assert second.startswith("isaac-rerun: launching: ") and "-m torch.distributed.run --nproc_per_node 2" in second
+    assert "isaac_rerun/cli/worker.py --rl_library rsl_rl" in second and second.endswith("--distributed")
+    assert not any(tmp_path.iterdir())  # nothing started, nothing written
