@@ -161,9 +161,14 @@ def test_manager_signals_equal_the_managers_buffers_at_every_frame(make_managed_
     table = rec["/scalars/limits/joint_pos"].static["TextDocument:text"][0]
     assert all(f"| {n} | {lo:.4g} | {hi:.4g} |" in table for n, (lo, hi) in zip(joints, limits, strict=True))
     if layout == "per_env":
-        assert names == joints
-        assert rec[f"{prefix}/action"].static["SeriesLines:names"] == ["cart_slider"]
-        assert rec[f"{prefix}/command/base_velocity/measured"].static["SeriesLines:names"] == ["vx", "vy", "wz"]
+        assert names == [f"env 0 {n}" for n in joints]
+        assert rec[f"{prefix}/action"].static["SeriesLines:names"] == ["env 0 cart_slider"]
+        assert rec[f"{prefix}/reward/alive"].static["SeriesLines:names"] == ["env 0 alive"]
+        assert rec[f"{prefix}/command/base_velocity/measured"].static["SeriesLines:names"] == [
+            "env 0 vx",
+            "env 0 vy",
+            "env 0 wz",
+        ]
     else:
         assert names == [f"env {e} {n}" for e in logged for n in joints]
         assert rec[f"{prefix}/action"].static["SeriesLines:names"] == [f"env {e}" for e in logged]
@@ -272,7 +277,7 @@ def test_user_signals_are_recorded_named_and_dropped_when_they_raise(make_manage
         warnings.simplefilter("always")
         truth, rec, w = _run(env, tmp_path, [1], steps=40, cfg=RecordingCfg(signals=signals))
     steps, values = _series(rec["/scalars/env_1/cart/position_and_speed"])
-    assert rec["/scalars/env_1/cart/position_and_speed"].static["SeriesLines:names"] == ["x", "v"]
+    assert rec["/scalars/env_1/cart/position_and_speed"].static["SeriesLines:names"] == ["env 1 x", "env 1 v"]
     want_x = _expected_state(truth, "joint_pos", 0, steps)[:, 0]
     want_v = _expected_state(truth, "joint_vel", 0, steps)[:, 0]
     np.testing.assert_allclose(values, np.stack([want_x, want_v], 1), rtol=1e-5, atol=1e-6)

@@ -165,8 +165,10 @@ class ScalarChannel(Channel):
             for j, env in enumerate(self.envs):
                 entity = f"{SCALARS_ROOT}/env_{env}/{metric}"
                 v = values[:, j]
-                named = metric == "action" and self.action_names is not None and v.ndim == 2
-                self._style(stream, entity, points, list(self.action_names) if named else None)  # type: ignore[arg-type]
+                labels = (
+                    [f"env {env}"] if v.ndim == 1 else [f"env {env} {c}" for c in self._columns(metric, v.shape[1])]
+                )
+                self._style(stream, entity, points, labels)
                 cols = rr.Scalars.columns(scalars=v.reshape(-1))
                 if v.ndim == 2:
                     cols = cols.partition([v.shape[1]] * m)
@@ -176,13 +178,15 @@ class ScalarChannel(Channel):
         flat = values.reshape(m, -1)
         names = self.names
         if values.ndim == 3 and values.shape[2] > 1:
-            labels = self.action_names if metric == "action" and self.action_names is not None else None
-            if labels is None or len(labels) != values.shape[2]:
-                labels = [f"[{k}]" for k in range(values.shape[2])]
-            names = [f"env {e} {c}" for e in self.envs for c in labels]
+            names = [f"env {e} {c}" for e in self.envs for c in self._columns(metric, values.shape[2])]
         self._style(stream, entity, points, names)
         cols = rr.Scalars.columns(scalars=flat.reshape(-1)).partition([flat.shape[1]] * m)
         stream.send_columns(entity, indexes=times(rows), columns=cols)
+
+    def _columns(self, metric: str, width: int) -> list[str]:
+        """Names of a per-env vector's entries: the action manager's joint names for actions, else ``[k]``."""
+        names = self.action_names if metric == "action" else None
+        return list(names) if names is not None and len(names) == width else [f"[{k}]" for k in range(width)]
 
     def _send_episodes(self, stream: rr.RecordingStream, times: TimeColumns) -> None:
         for metric, pick in (("episode_return", 2), ("episode_length", 3)):

@@ -275,7 +275,7 @@ class SignalChannel(Channel):
                 if not len(v):
                     continue
                 entity = f"{SCALARS_ROOT}/env_{env}/{path}"
-                self._style(stream, entity, points, list(columns))
+                self._style(stream, entity, points, [f"env {env} {c}" for c in columns])
                 r = np.asarray(rows)[keep].tolist()
                 cols = rr.Scalars.columns(scalars=v.reshape(-1)).partition([w] * len(v))
                 stream.send_columns(entity, indexes=times(r), columns=cols)
