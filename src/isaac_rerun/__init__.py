@@ -19,11 +19,12 @@ wrapper when first used.
 from typing import TYPE_CHECKING, Any
 
 from isaac_rerun.config import RecordingCfg, SceneLogCfg
-from isaac_rerun.signals import Signal
+from isaac_rerun.legacy import IsaacLabRerunLogger
 from isaac_rerun.outputs import FolderOutput, Output, StreamOutput, ViewerOutput
 from isaac_rerun.recorder import Recorder
-from isaac_rerun.scene import IsaacLabRerunLogger, IsaacLabScene
+from isaac_rerun.scene import IsaacLabScene
 from isaac_rerun.session import RecordingSession
+from isaac_rerun.signals import Signal
 from isaac_rerun.triggers import capped_cubic_video_schedule, every_n
 
 if TYPE_CHECKING:

@@ -10,29 +10,23 @@ owned (never a view of simulator memory, which the next ``env.step()`` overwrite
 It hands the channels (:mod:`isaac_rerun.channels`) a narrow :class:`~isaac_rerun.channels.ChannelContext` —
 the logged envs and their bodies, the sensors, the visuals read from the USD stage once — and knows nothing of what
 they draw.
-
-:class:`IsaacLabRerunLogger` is the seed's lower-level API (``log_scene()`` logs the current poses at the stream's
-current time).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import rerun as rr
 
-from isaac_rerun import _arrays, _compat, _quat, usd_visuals
+from isaac_rerun import _arrays, _quat, usd_visuals
 from isaac_rerun.channels import Body, ChannelContext, Sample
 from isaac_rerun.config import SceneLogCfg, resolve_logged_envs
 from isaac_rerun.envview import EnvView
 
-__all__ = ["IsaacLabRerunLogger", "IsaacLabScene", "SceneLogCfg", "validate_logged_envs"]
+__all__ = ["IsaacLabScene", "SceneLogCfg", "validate_logged_envs"]
 
 # the env namespace in asset prim paths: "/World/envs/env_.*" (Isaac Lab 2.x) or "/World/envs/env_[^/]+" (3.x)
 _ENV_PATTERN = re.compile(r"^(?P<head>.*/env_)(?:\.\*|\[\^/\]\+|\.\+|\\d\+)(?P<tail>(?:/.*)?)$")
@@ -492,72 +486,3 @@ def _asset_prim_patterns(kind: str, asset: Any, names: list[str]) -> list[str]:
         objs = getattr(cfg, "rigid_objects", None) or {}
         return [objs[n].prim_path for n in names if n in objs] if all(n in objs for n in names) else [cfg.prim_path]
     return [cfg.prim_path]
-
-
-class IsaacLabRerunLogger:
-    """Log an Isaac Lab scene to Rerun (the seed's lower-level API).
-
-    Parameters
-    ----------
-    scene:
-        The ``InteractiveScene`` (``env.unwrapped.scene``).
-    logged_envs:
-        Env index or list of env indices to log. Defaults to env 0.
-    recording_stream:
-        Stream to log into. Ignored if ``save_path`` is given. Defaults to Rerun's global recording.
-    save_path:
-        If given, a new stream that saves to this ``.rrd`` file.
-    application_id:
-        Application id of a stream created for ``save_path``.
-    scene_log_cfg:
-        What is drawn besides the bodies (:class:`SceneLogCfg`); only ``env_layout`` and ``global_prims`` apply here
-        (trails need the recorder's frames).
-
-    Examples
-    --------
-    >>> logger = IsaacLabRerunLogger(env.unwrapped.scene, logged_envs=[0, 1], save_path="scene.rrd")  # doctest: +SKIP
-    >>> logger.recording_stream.set_time("step", sequence=0)  # doctest: +SKIP
-    >>> logger.log_scene()  # doctest: +SKIP
-    """
-
-    def __init__(
-        self,
-        scene: Any,
-        logged_envs: int | Sequence[int] = 0,
-        recording_stream: rr.RecordingStream | None = None,
-        save_path: str | os.PathLike[str] | None = None,
-        application_id: str | None = None,
-        scene_log_cfg: SceneLogCfg | Mapping[str, Any] | None = None,
-    ):
-        self.scene = scene
-        cfg = SceneLogCfg.coerce(scene_log_cfg)  # poses and visuals only: no per-frame channels here
-        cfg = replace(cfg, layout="per_env", trails=False, markers=False, contact_forces=False, ray_hits=False)
-        self.layout = IsaacLabScene(scene, logged_envs, cfg=replace(cfg, cameras=False))
-        self.logged_envs = self.layout.logged_envs
-        if save_path is not None:
-            path = Path(save_path).expanduser().resolve()
-            if not path.parent.exists() or not os.access(path.parent, os.W_OK):
-                raise PermissionError(f"`save_path` {path}: folder {path.parent} does not exist or is not writable")
-            self.recording_stream = rr.RecordingStream(application_id or "isaac_rerun")
-            self.recording_stream.save(str(path))
-        else:
-            stream = recording_stream or rr.get_data_recording()
-            if stream is None:
-                raise ValueError("pass `recording_stream=` or `save_path=`, or call `rr.init(...)` first")
-            self.recording_stream = stream
-        self._static_logged = False
-
-    def log_scene(self) -> None:
-        """Log the visuals (first call only) and the current pose of every logged body at the stream's current time."""
-        rec = self.recording_stream
-        if not self._static_logged:
-            for row, entity in enumerate(self.layout.entity_paths):
-                usd_visuals.log_visuals(rec, entity, self.layout.visuals(row))
-            if self.layout.cfg.global_prims:
-                shift = self.layout._global_shift()
-                visuals = self.layout.global_visuals()
-                usd_visuals.log_visuals(rec, "", visuals if shift is None else [v.shifted(-shift) for v in visuals])
-            self._static_logged = True
-        poses = self.layout.to_entity_frame(self.layout.gather())
-        for entity, p in zip(self.layout.entity_paths, poses, strict=True):
-            rec.log(entity, rr.Transform3D(translation=p[0:3], quaternion=_compat.quaternion(p[3:7])))
