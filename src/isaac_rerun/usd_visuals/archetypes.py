@@ -17,13 +17,15 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import rerun as rr
 
 from isaac_rerun import _compat
 from isaac_rerun.usd_visuals.glb import MEDIA_TYPE, glb
-from isaac_rerun.usd_visuals.model import Geometry, PrimVisual, Shape, TriMesh
+
+if TYPE_CHECKING:  # the model imports this module (PrimVisual.archetype): no import back at run time
+    from isaac_rerun.usd_visuals.model import Geometry, PrimVisual, Shape, TriMesh
 
 __all__ = ["archetype", "log_visuals", "transform"]
 
@@ -43,8 +45,8 @@ def _solid(cls: type) -> dict[str, Any]:
 
 def archetype(geometry: Geometry) -> Any:
     """The Rerun archetype drawing ``geometry`` in the visual's frame."""
-    if isinstance(geometry, TriMesh):
-        return mesh_archetype(geometry)
+    if hasattr(geometry, "triangles"):  # a TriMesh
+        return mesh_archetype(geometry)  # type: ignore[arg-type]
     return shape_archetype(geometry)
 
 

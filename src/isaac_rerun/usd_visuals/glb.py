@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from isaac_rerun.usd_visuals.model import TriMesh
+if TYPE_CHECKING:
+    from isaac_rerun.usd_visuals.model import TriMesh
 
 __all__ = ["MEDIA_TYPE", "glb"]
 
