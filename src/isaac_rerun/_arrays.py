@@ -40,8 +40,12 @@ class RowSelector:
 
     def __init__(self, rows: Sequence[int] | np.ndarray):
         self.host = np.asarray(rows, dtype=np.int64)
+        n = len(self.host)
+        contiguous = n > 0 and bool(np.all(self.host == np.arange(self.host[0], self.host[0] + n)))
+        self.sel: slice | np.ndarray = slice(int(self.host[0]), int(self.host[0]) + n) if contiguous else self.host
+        """The rows as a numpy index: a slice when they are contiguous (cheaper), else the index array."""
         self._device: dict[str, Any] = {}
-        self._views: list[tuple[Any, np.ndarray]] = []  # numpy views of the last CPU tensors seen (kept alive)
+        self._views: dict[int, tuple[Any, np.ndarray]] = {}  # numpy views of CPU tensors seen (kept alive), by id
         self._first = int(self.host[0]) if len(self.host) else 0
         self._flags: list[tuple[Any, tuple[int, int], Any]] = []  # flag views: (tensor, memory, view)
 
@@ -68,6 +72,18 @@ class RowSelector:
             return bool(view[self._first])
         return bool(x.reshape(-1)[self._first])
 
+    def numpy_view(self, x: Any) -> np.ndarray:
+        """The numpy view of a CPU tensor's memory, cached while the same tensor comes back: Isaac Lab hands out the
+        same buffers every step (poses, done flags, rewards). Index it with :attr:`sel` (a copy); never keep it."""
+        cached = self._views.get(id(x))
+        if cached is not None and cached[0] is x:
+            return cached[1]
+        view = x.detach().numpy() if hasattr(x, "detach") else np.asarray(x)
+        if len(self._views) >= 32:
+            self._views.clear()
+        self._views[id(x)] = (x, view)  # the tensor is kept: its id cannot be reused while cached
+        return view
+
     def device_index(self, device: Any) -> Any:
         """The rows as a torch index tensor on ``device`` (made once per device)."""
         key = str(device)
@@ -84,13 +100,7 @@ class RowSelector:
             return np.asarray(x[self.host], dtype=dtype)
         if hasattr(x, "index_select"):  # torch.Tensor
             if x.is_cpu:
-                # Isaac Lab hands out the same buffers every step (done flags, rewards): their views are cached
-                for tensor, view in self._views:
-                    if tensor is x:
-                        return np.asarray(view[self.host], dtype=dtype)
-                view = x.detach().numpy()
-                self._views = [(x, view), *self._views[:3]]
-                return np.asarray(view[self.host], dtype=dtype)
+                return np.asarray(self.numpy_view(x)[self.sel], dtype=dtype)
             rows = x.index_select(0, self.device_index(x.device)).detach().to("cpu")
             if rows.is_floating_point():
                 rows = rows.float()  # numpy has no bfloat16

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from isaac_rerun._arrays import RowSelector
 from isaac_rerun._util import WarnOnce
 from isaac_rerun.channels import StepRows
 from isaac_rerun.config import RecordingCfg, resolve_logged_envs
@@ -145,7 +146,8 @@ class History:
         self._warn = WarnOnce()
         tensors = scene.pose_tensors()
         self.device = tensors[0][0].device
-        self._idx = torch.as_tensor(self.candidates, device=self.device, dtype=torch.long)
+        self._rows = RowSelector(self.candidates)  # the candidates' rows (one row selection for the whole package)
+        self._idx = self._rows.device_index(self.device)
         shapes = [(c if per_env else t.shape[0], t.shape[1]) for t, per_env, _ in tensors]
         bodies = sum(n * b for n, b in shapes)
         self.sources = [(ch.key, ch.read_all) for ch in channels if ch.key and ch.read_all() is not None]
@@ -340,7 +342,7 @@ class History:
                 x = _tensor(value)
                 x = x.reshape(x.shape[0], -1) if x.ndim else x.reshape(1, 1)
                 if x.shape[0] == self.scene.num_envs:
-                    rows = x if self.all_envs else x[self._idx.to(x.device)]
+                    rows = x if self.all_envs else x.index_select(0, self._rows.device_index(x.device))
                     bad |= ~torch.isfinite(rows.to(self.device)).all(dim=-1)
         found = np.nonzero(bad.cpu().numpy() & ~self.nan_seen)[0]
         for j in found:

@@ -47,18 +47,6 @@ class _Asset:
     wxyz: bool  # Isaac Lab 2.x quaternion order
 
 
-@dataclass
-class _Body:
-    entity: str  # entity path (= USD prim path of this body in this env)
-    source_prim: str  # prim to read the visuals from (the env's own prim, or env_0's under replicated physics)
-    parent: int  # row index of the nearest logged ancestor body in the same env, -1 if none
-    name: str = ""  # the asset's name for this body (Isaac Lab's body_names / object name)
-    env: int = -1  # the env it belongs to; -1 for a global asset
-    root: bool = False  # the root body of an articulation
-    kind: str = ""  # "articulations", "rigid_objects" or "rigid_object_collections"
-    source: int = -1  # row of the same body in the first logged env (itself for global bodies)
-
-
 class IsaacLabScene:
     """The logged envs of an Isaac Lab scene: their bodies, poses and visuals (see the module docstring).
 
@@ -107,7 +95,7 @@ class IsaacLabScene:
         self.quaternion_order = quaternion_order
         self.stage = getattr(scene, "stage", None)
         self._assets: list[_Asset] = []
-        self._bodies: list[_Body] = []
+        self._bodies: list[Body] = []  # built up here, frozen into self.bodies
         groups = [
             ("articulations", getattr(scene, "articulations", {}) or {}),
             ("rigid_objects", getattr(scene, "rigid_objects", {}) or {}),
@@ -126,17 +114,13 @@ class IsaacLabScene:
             )
         self._resolve_parents()
         self.num_rows = len(self._bodies)
-        self.bodies = tuple(Body(b.entity, b.name, b.env, b.parent, b.source, b.root, b.kind) for b in self._bodies)
+        self.bodies = tuple(self._bodies)
         """The logged bodies, one per row of the pose array (:class:`~isaac_rerun.channels.Body`)."""
         self.entity_paths = [b.entity for b in self._bodies]
         self._visual_cache: dict[str, list[usd_visuals.PrimVisual]] = _shared_visual_cache(scene)
         ids = self.logged_envs
-        contiguous = ids == list(range(ids[0], ids[0] + len(ids)))
         self.env_rows = _arrays.RowSelector(ids)
         """The logged envs' rows of any per-env array (numpy, torch on any device, ``ProxyArray``), owned."""
-        self._env_sel: slice | np.ndarray = slice(ids[0], ids[0] + len(ids)) if contiguous else np.asarray(ids)
-        self._env_index: dict[str, Any] = {}
-        self._views: list[tuple[Any, np.ndarray] | None] = [None] * len(self._assets)
         # env layout "origin": the logged env (position in logged_envs) whose origin each row subtracts
         position = {e: j for j, e in enumerate(self.logged_envs)}
         self._row_env = np.array([position[b.env] if b.env >= 0 else 0 for b in self._bodies], dtype=np.int64)
@@ -211,7 +195,7 @@ class IsaacLabScene:
                         pattern[b] if len(pattern) > 1 else pattern[0], e, body_name, kind
                     )
                     is_root = kind == "articulations" and b == 0
-                    self._bodies.append(_Body(entity, source, -1, body_name, e, is_root, kind, first + b))
+                    self._bodies.append(Body(entity, body_name, e, -1, first + b, is_root, kind, source))
             return
         # a global asset (not cloned per env): every instance is logged, at the prims its pattern matches
         for i in range(shape[0]):
@@ -223,7 +207,7 @@ class IsaacLabScene:
                 rel = self._find_body_rel(root, body_name) if kind == "articulations" else ""
                 path = _join(root, rel)
                 row = len(self._bodies)
-                self._bodies.append(_Body(path, path, -1, body_name, -1, kind == "articulations" and b == 0, kind, row))
+                self._bodies.append(Body(path, body_name, -1, -1, row, kind == "articulations" and b == 0, kind, path))
 
     def resolve_env_pattern(self, pattern: str, env: int) -> str | None:
         """An Isaac Lab prim-path expression (``/World/envs/env_.*/Robot/.*``, ``{ENV_REGEX_NS}/Cube``) resolved in
@@ -284,13 +268,14 @@ class IsaacLabScene:
         return fallback if fallback is not None else body_name
 
     def _resolve_parents(self) -> None:
+        """Each body's ``parent``: the row of the nearest logged body whose prim path is above its own."""
         index = {b.entity: i for i, b in enumerate(self._bodies)}
-        for b in self._bodies:
+        for row, b in enumerate(self._bodies):
             path = b.entity
             while "/" in path.strip("/"):
                 path = path.rsplit("/", 1)[0]
                 if path in index:
-                    b.parent = index[path]
+                    self._bodies[row] = replace(b, parent=index[path])
                     break
 
     # ------------------------------------------------------------------ static visuals
@@ -299,7 +284,7 @@ class IsaacLabScene:
         if self.stage is None:
             return []
         body = self._bodies[row]
-        visuals = self._visual_cache.get(body.source_prim)
+        visuals = self._visual_cache.get(body.prim)
         if visuals is None:
             from pxr import UsdPhysics
 
@@ -308,9 +293,9 @@ class IsaacLabScene:
             def stop_at(prim: Any) -> bool:
                 return prim.HasAPI(UsdPhysics.RigidBodyAPI) or str(prim.GetPath()) in body_sources
 
-            prim = self.stage.GetPrimAtPath(body.source_prim)
+            prim = self.stage.GetPrimAtPath(body.prim)
             visuals = usd_visuals.collect_visuals(prim, stop_at=stop_at) if prim and prim.IsValid() else []
-            self._visual_cache[body.source_prim] = visuals
+            self._visual_cache[body.prim] = visuals
         return visuals
 
     def global_visuals(self) -> list[usd_visuals.PrimVisual]:
@@ -328,7 +313,7 @@ class IsaacLabScene:
         return visuals
 
     def _body_sources(self) -> set[str]:
-        return {b.source_prim for b in self._bodies}
+        return {b.prim for b in self._bodies}
 
     def _global_shift(self) -> np.ndarray | None:
         """Env layout "origin": the tracked env's origin, subtracted from the global prims."""
@@ -394,14 +379,13 @@ class IsaacLabScene:
         cheaper per asset than torch ops); on a GPU they are selected on the device (``index_select``), joined and
         copied to the host once."""
         tensors = [_arrays.as_tensor(getattr(a.asset.data, a.pose_attr)) for a in self._assets]
+        rows = self.env_rows
         if all(getattr(t, "is_cpu", True) for t in tensors):
             out = np.empty((self.num_rows, 7), dtype=np.float32)
             row = 0
-            for i, (a, t) in enumerate(zip(self._assets, tensors, strict=True)):
-                view = self._views[i]
-                if view is None or view[0] is not t:  # the simulator's buffer as numpy, cached while it is the same
-                    view = self._views[i] = (t, t.detach().numpy() if hasattr(t, "detach") else np.asarray(t))
-                part = view[1][self._env_sel] if a.per_env else view[1]
+            for a, t in zip(self._assets, tensors, strict=True):
+                view = rows.numpy_view(t)  # the simulator's buffer, cached while it is the same
+                part = view[rows.sel] if a.per_env else view
                 if a.wxyz:
                     part = part[..., _quat.XYZW_FROM_WXYZ]
                 n = part.shape[0] * part.shape[1]
@@ -413,11 +397,7 @@ class IsaacLabScene:
         parts = []
         for a, t in zip(self._assets, tensors, strict=True):
             if a.per_env:
-                idx = self._env_index.get(str(t.device))
-                if idx is None:
-                    idx = torch.as_tensor(self.logged_envs, device=t.device, dtype=torch.long)
-                    self._env_index[str(t.device)] = idx
-                t = t.index_select(0, idx)
+                t = t.index_select(0, rows.device_index(t.device))
             if a.wxyz:
                 t = t[..., _quat.XYZW_FROM_WXYZ]
             parts.append(t.reshape(-1, 7))

@@ -56,6 +56,8 @@ class Body:
     """The root body of an articulation."""
     kind: str = ""
     """``"articulations"``, ``"rigid_objects"`` or ``"rigid_object_collections"``."""
+    prim: str = ""
+    """The prim its visuals are read from: its own, or env 0's under replicated physics (default: ``entity``)."""
 
 
 @dataclass(frozen=True)
