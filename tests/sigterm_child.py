@@ -3,9 +3,9 @@ kills a job at its time limit).
 
 ``python sigterm_child.py FRAMEWORK OUT READY [--handler {default,python}]``
 
-* ``FRAMEWORK``: ``gymnasium`` (``LogRerun`` on the Isaac Lab 2.x stand-in: no simulator start-up), or ``sb3``,
-  ``skrl``, ``rsl_rl``: that framework's PPO training on the real Isaac Lab test bed through Isaac Lab's own wrapper,
-  recorded by its integration into the folder ``OUT`` (training metrics included).
+* ``FRAMEWORK``: ``gymnasium`` (``LogRerun`` stepping the real Isaac Lab 3.0 test bed), or ``sb3``, ``skrl``,
+  ``rsl_rl``: that framework's PPO training on the test bed through Isaac Lab's own wrapper, recorded by its
+  integration into the folder ``OUT`` (training metrics included).
 * Once the fourth snippet (``step-128``: its name sorts before ``step-48`` as text) is open with a few frames, some of
   them still buffered, and training has logged metrics, the child writes ``READY`` (JSON: the open snippet's name,
   its frames so far, its first and last env step) and waits inside ``env.step()`` for the signal, so the snippet's
@@ -47,12 +47,13 @@ class Ready(gym.Wrapper):
         result = self.env.step(action)
         rec = self.recording.recorder if self.recording is not None else None
         snippet = rec.snippet if rec is not None else None
-        open_ = snippet is not None and snippet.first_step >= FIRST_STEP and snippet.frames >= 3
+        first = int(snippet.sink.name.rsplit("-", 1)[1]) if snippet is not None else -1  # ...-step-N
+        open_ = snippet is not None and first >= FIRST_STEP and snippet.frames >= 3
         if open_ and snippet.frames % 4 and (not self.metrics or any(self.out.glob("*-metrics.rrd"))):
             status = {
                 "snippet": snippet.sink.name,
                 "frames": snippet.frames,
-                "first_step": snippet.first_step,
+                "first_step": first,
                 "last_step": snippet.last_step,
             }
             tmp = self.path.with_suffix(".tmp")
@@ -78,21 +79,17 @@ def main() -> None:
 
         signal.signal(signal.SIGTERM, handler)
     options = dict(save_dir=args.out, step_trigger=lambda s: s % 40 == 8, recording_length=20, flush_every=4)
+    from isaac_rerun.testbed import make_env
+
+    env = Ready(make_env(num_envs=4, episode_length_s=1.0), args.ready, args.out, metrics=args.framework != "gymnasium")
     if args.framework == "gymnasium":
         from isaac_rerun import LogRerun
-        from standin_isaaclab2 import StandinDirectRLEnv, StandinGymEnv
 
-        base = StandinDirectRLEnv(num_envs=4)
-        env = Ready(StandinGymEnv(base), args.ready, args.out, metrics=False)
         recording = LogRerun(env, logged_envs=[0, 1], **options)
         env.recording = recording
         recording.reset()
         while True:
             recording.step(torch.zeros(4, 1))
-
-    from isaac_rerun.testbed import make_env
-
-    env = Ready(make_env(num_envs=4, episode_length_s=1.0), args.ready, args.out, metrics=True)
     if args.framework == "sb3":
         from isaaclab_rl.sb3 import Sb3VecEnvWrapper
         from stable_baselines3 import PPO

@@ -88,13 +88,17 @@ def check_files(out: Path, ready: Path, metrics: bool) -> None:
             assert steps[0] > 0 and steps[-1] <= status["last_step"], (p, steps)
 
 
+@pytest.mark.isaaclab
 def test_sigterm_finishes_the_files_and_the_process_dies_of_it(tmp_path):
+    pytest.importorskip("isaaclab")
     rc, out, ready = run_child(tmp_path, "gymnasium")
     assert rc == -signal.SIGTERM, (tmp_path / "child.log").read_text()[-3000:]
     check_files(out, ready, metrics=False)
 
 
+@pytest.mark.isaaclab
 def test_sigterm_chains_to_the_training_scripts_own_handler(tmp_path):
+    pytest.importorskip("isaaclab")
     rc, out, ready = run_child(tmp_path, "gymnasium", handler="python")
     assert rc == 7 and (tmp_path / "handled").read_text() == "yes", (tmp_path / "child.log").read_text()[-3000:]
     check_files(out, ready, metrics=False)
