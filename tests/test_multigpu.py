@@ -8,16 +8,19 @@ Fast tests: the flags refused before anything starts (no Isaac Lab needed). Isaa
 * two real ranks under ``torchrun --nproc_per_node 2`` on this CPU-only machine, started by ``isaac-rerun train
   --num_gpus 2`` as a subprocess: both train the test bed with rsl_rl (2 iterations, 4 envs each), rank 1 records
   (``--rerun_rank 1``), rank 0 writes no snippet; every snippet verifies and holds the frames asked for, its first
-  frame the simulator's state (re-simulated in this process, as ``tests/test_cli.py`` does).
+  frame the simulator's state (re-simulated in this process, as ``tests/test_cli.py`` does). The same with skrl
+  (``slow``).
+* the own loop (``--rerun_backend loop``, Isaac Lab 2.x's path) with ``--distributed`` on both ranks (``slow``).
 * a rank that dies (rank 1, SIGKILL) while the recording rank 0 records: the launcher stops rank 0 (torchrun's
   SIGTERM, or the process group's error), and rank 0's files are complete and readable (``slow``).
 
 **CPU stand-ins.** There is no GPU here: a **gloo** process group stands in for NCCL, the CPU for each rank's
-``cuda:<local rank>``. Isaac Lab and rsl_rl refuse distributed training without CUDA in four places, and only those
-are replaced, in every process of the run, by ``tests/multigpu_cpu/sitecustomize.py`` (on ``PYTHONPATH``; its
+``cuda:<local rank>``. Isaac Lab, rsl_rl and skrl refuse distributed training without CUDA in five places, and only
+those are replaced, in every process of the run, by ``tests/multigpu_cpu/sitecustomize.py`` (on ``PYTHONPATH``; its
 docstring lists them): the launcher's count of visible GPUs, ``--distributed``'s ``cuda:<local rank>`` device (cpu),
-``validate_distributed_device`` (refuses cpu), and rsl_rl's ``_configure_multi_gpu`` (its own code, with gloo for
-NCCL and no ``torch.cuda.set_device``). Each run costs ~1.5-2 min on 2 shared cores (two Isaac Lab processes).
+``validate_distributed_device`` (refuses cpu), rsl_rl's ``_configure_multi_gpu`` and skrl's start-up (their own code,
+with gloo for NCCL and no ``torch.cuda.set_device``; skrl's default device cpu). Each run costs ~1.5-2 min on 2
+shared cores (two Isaac Lab processes).
 """
 
 from __future__ import annotations
@@ -62,10 +65,10 @@ def standin_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1", "ISAAC_RERUN_CPU_GPUS": "2", **extra}
 
 
-def train_command(*args: str) -> list[str]:
+def train_command(*args: str, library: str = "rsl_rl") -> list[str]:
     return [
         sys.executable, "-m", "isaac_rerun", "train", "--num_gpus", "2", "--master_port", str(free_port()),
-        "--rl_library", "rsl_rl", "--task", TASK, "--device", "cpu", "--num_envs", "4", *args,
+        "--rl_library", library, "--task", TASK, "--device", "cpu", "--num_envs", "4", *args,
     ]  # fmt: skip
 
 
@@ -288,8 +291,9 @@ def reference(testbed_pool: Any) -> dict[str, Any]:
 
 @pytest.mark.isaaclab
 @needs_entrypoints
+@pytest.mark.parametrize("library", ["rsl_rl", pytest.param("skrl", marks=pytest.mark.slow)])
 def test_two_ranks_train_and_only_the_chosen_rank_records(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], reference: dict[str, Any]
+    library: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest
 ) -> None:
     args = [
         "--max_iterations", "2", "--rerun_rank", "1", "--rerun_envs", "0,1",
@@ -297,7 +301,7 @@ def test_two_ranks_train_and_only_the_chosen_rank_records(
     ]  # fmt: skip
     t0 = time.monotonic()
     res = subprocess.run(
-        train_command(*args),
+        train_command(*args, library=library),
         cwd=tmp_path,
         env=standin_env(),
         capture_output=True,
@@ -310,18 +314,22 @@ def test_two_ranks_train_and_only_the_chosen_rank_records(
     launched = next(line for line in res.stdout.splitlines() if line.startswith("isaac-rerun: launching: "))
     assert "-m torch.distributed.run --nproc_per_node 2" in launched and "cli/worker.py" in launched
     assert "global rank 1 records" in res.stdout
-    assert res.stdout.count("Training time:") == 2, tail(out)  # both ranks trained to the end (both consoles shown)
+    if library == "rsl_rl":  # both ranks trained to the end (both consoles are shown)
+        assert res.stdout.count("Training time:") == 2, tail(out)
 
-    (run,) = (tmp_path / "logs" / "rsl_rl" / "isaac_rerun_testbed").iterdir()  # one run folder: one timestamp
-    assert STAMP.match(run.name)
-    assert sorted(p.name for p in run.glob("model_*.pt")) == ["model_0.pt", "model_1.pt"]  # rank 0's checkpoints
+    (run,) = (tmp_path / "logs" / library / "isaac_rerun_testbed").iterdir()  # one run folder: one timestamp
+    assert STAMP.match(run.name.removesuffix("_ppo_torch"))
+    if library == "rsl_rl":  # rank 0's checkpoints, where a single-GPU run puts them
+        assert sorted(p.name for p in run.glob("model_*.pt")) == ["model_0.pt", "model_1.pt"]
+    else:
+        assert list(run.glob("checkpoints/agent_*.pt"))
     assert (run / "rank_1" / "params" / "env.yaml").is_file()  # rank 1 in the same run folder
     snippets = sorted(tmp_path.rglob("*.rrd"))
     rerun_dir = run / "rank_1" / "rerun"
     assert [p.relative_to(rerun_dir).as_posix() for p in snippets] == [
         "rl-rerun-iteration-0.rrd",
         "rl-rerun-iteration-1.rrd",
-    ]  # rank 0 recorded nothing (rsl_rl logs its curves on rank 0 only: rank 1 has no metrics file)
+    ]  # rank 0 recorded nothing (the libraries log their curves on rank 0 only: rank 1 has no metrics file)
     verify(snippets)
     rows = ls_json(rerun_dir, capsys)
     assert sorted((r["name"], r["trigger"], r["envs"], r["frames"]) for r in rows) == [
@@ -332,11 +340,11 @@ def test_two_ranks_train_and_only_the_chosen_rank_records(
         frames = body_frames(rrd)
         assert {p.split("/")[3] for p in frames} == {"env_0", "env_1"}
         assert all(f == [0, 1, 2] for f in frames.values()), frames
-    # iteration 0's snippet starts with its first step: the simulator's state one step after the reset
-    from test_cli import assert_frame_is
+    if library == "rsl_rl":  # iteration 0's snippet starts with its first step: the state one step after the reset
+        from test_cli import assert_frame_is
 
-    assert_frame_is(rerun_dir / "rl-rerun-iteration-0.rrd", 0, reference, [0, 1])
-    print(f"2 ranks x 2 iterations: {seconds:.0f} s")
+        assert_frame_is(rerun_dir / "rl-rerun-iteration-0.rrd", 0, request.getfixturevalue("reference"), [0, 1])
+    print(f"{library}: 2 ranks x 2 iterations: {seconds:.0f} s")
 
 
 # ---------------------------------------------------------------------------------------------------------- a rank dies
