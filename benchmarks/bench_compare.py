@@ -40,7 +40,7 @@ def record_a1(folder: Path) -> list[Path]:
             step_trigger=lambda s: s % FRAMES == 0,
             recording_length=FRAMES,
             name_prefix="a1",
-            scene_log_cfg={"trails": ["trunk", ".*_foot"]},
+            scene_log_cfg={"trails": ["trunk", ".*_foot"], "layout": "per_env"},  # as the demo records
         )
         wrapped.reset(seed=0)
         gen = torch.Generator().manual_seed(0)

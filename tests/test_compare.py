@@ -357,6 +357,22 @@ def blueprint_views(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     return list(views.values()), kinds
 
 
+def series_names(path: Path) -> dict[str, list[str]]:
+    """The series names the layout's plot overrides give each entity."""
+    from rerun.chunk import RrdReader
+
+    reader = RrdReader(str(path))
+    out: dict[str, list[str]] = {}
+    for store in reader.blueprints():
+        for chunk in reader.stream(store=store).to_chunks():
+            m = re.match(r"^/view/[^/]+/ViewContents/overrides(/.+)/visualizers/[^/]+$", chunk.entity_path)
+            batch = chunk.to_record_batch()
+            for name in ("SeriesLines:names", "SeriesPoints:names"):
+                if m and name in batch.schema.names:
+                    out[m.group(1)] = batch.column(name).to_pylist()[-1]
+    return out
+
+
 @pytest.mark.isaaclab
 @needs_chunk_api
 def test_every_snippet_is_copied_unchanged_under_its_prefix(recorded: dict[str, Path], tmp_path: Path) -> None:
@@ -420,6 +436,12 @@ def test_every_snippet_is_copied_unchanged_under_its_prefix(recorded: dict[str, 
         assert not [e for e in cmp if e.startswith(f"/{col}/") and e[len(col) + 1 :] not in mine]
     assert seen_files == {"t-episode-0.rrd", "t-episode-1.rrd", "t-episode-2.rrd", "shared.rrd"}
     assert checked["poses"] > 30 and checked["static"] > 30 and checked["scalars"] > 10, checked
+    # each column's series named after it in the plots (the labels repeat here: numbered)
+    names = series_names(out)
+    for k, col in enumerate(columns):
+        tag = f"{k}: " + props[col]["label"].split(" \u00b7 ")[0]
+        if not props[col]["instanced"]:
+            assert names[f"/{col}/scalars/env_0/reward"] == [f"{tag}: env 0"], col
     # one plot per signal, holding that signal of every column (a series per column per env)
     plots = {v["name"]: v for v in views if v["class"] == "TimeSeries"}
     assert {"reward", "action"} <= set(plots)

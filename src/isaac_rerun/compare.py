@@ -365,9 +365,10 @@ def _plot_order(signal: str) -> tuple[int, str]:
 
 
 def _series_names(columns: Sequence[Column], styles: dict[str, tuple[str, list[str]]]) -> dict[str, Any]:
-    """Overrides of the plots naming each column's series ``<column>: <series>`` (``iteration 5: FL_hip_joint``),
-    where the snippet named them (its static ``SeriesLines`` / ``SeriesPoints`` names): in an overlaid plot every
-    column's series would otherwise have the same names. Only the layout says so; the data keep their names."""
+    """Overrides of the plots naming each column's series ``<column>: <series>`` (``iteration 5: FL_hip_joint``,
+    ``iteration 5: env 0``): the names the snippet gave them (its static ``SeriesLines`` / ``SeriesPoints`` names),
+    or its env for an unnamed single series: in an overlaid plot every column's series would otherwise have the same
+    names, or long entity paths. Only the layout says so; the data keep their names."""
     tags = [c.label.split(" \u00b7 ", 1)[0] for c in columns]
     if len(set(tags)) < len(tags):
         tags = [f"{k}: {t}" for k, t in enumerate(tags)]
@@ -552,6 +553,8 @@ def compare(
     trails: dict[str, list[str]] = {}
     posed: dict[str, list[Any]] = {}  # the temporal chunks of the envs' bodies, for the camera
     styles: dict[str, tuple[str, list[str]]] = {}  # a plotted entity's series names, as the snippet logged them
+    points: set[str] = set()  # plotted as points (the snippet's static SeriesPoints style)
+    unnamed: dict[str, str] = {}  # one-series plotted entities, and a name for them
     for k, s in enumerate(chosen):
         source = files.get(s.path)
         if source is None:
@@ -579,6 +582,8 @@ def compare(
             copied.append(_retimed(chunk, batch, renames).with_entity_path(prefix + entity))
             components = batch.schema.names
             if chunk.is_static:
+                if any(n.startswith("SeriesPoints:") for n in components):
+                    points.add(prefix + entity)
                 for kind in ("SeriesLines", "SeriesPoints"):
                     if f"{kind}:names" in components:
                         value = batch.column(f"{kind}:names").to_pylist()[-1]
@@ -592,8 +597,14 @@ def compare(
             seen.add(entity)
             if entity.startswith("/World/trails/"):
                 trails.setdefault(prefix, []).append(prefix + entity)
-            if any(n.startswith("Scalars:") for n in components):
+            if "Scalars:scalars" in components:
                 signals.setdefault(_signal(entity), []).append(prefix + entity)
+                first = batch.column("Scalars:scalars")[0].as_py() if batch.num_rows else None
+                if first is not None and len(first) == 1:  # one series: named after its env, or its signal
+                    env = _env_of(entity)
+                    unnamed[prefix + entity] = f"env {env}" if env is not None else entity.rsplit("/", 1)[-1]
+    for entity, name in unnamed.items():
+        styles.setdefault(entity, ("SeriesPoints" if entity in points else "SeriesLines", [name]))
     for key in signals:
         signals[key] = sorted(set(signals[key]))
     for key in trails:
