@@ -20,6 +20,8 @@ Every figure comes from this run, each beside its baseline:
 4. **Rolling history** (``episode_filter``, K = 500, 64 candidate envs, nothing kept): its work per env step as a
    fraction of the env step, and the memory it holds.
 5. **Isaac Lab's A1 task** (when its asset is built): the recording cost per step beside the env step.
+6. **Signals on the A1 task**: 16 logged envs, every default signal (reward terms, terminations, commands, named
+   actions, joints) vs poses alone, in the same run: recording CPU time per frame and snippet bytes, as ratios.
 
 Timing is CPU time of the training thread (``time.thread_time``): other processes on a busy machine do not count;
 Rerun's own threads (encoding, writing) run beside it. Medians of repeats.
@@ -43,11 +45,14 @@ import rerun as rr
 import torch
 
 from isaac_rerun import IsaacLabScene, LogRerun
+from isaac_rerun.config import DEFAULT_SIGNALS
 from isaac_rerun.recorder import Recorder
 
 CLOCK = time.thread_time
 POSES_ONLY = {"markers": False, "contact_forces": False, "ray_hits": False, "global_prims": False}
 """What the seed-style baseline logs too: body poses (and their visuals) only."""
+NO_SIGNALS = {"builtin_signals": "none"}
+"""Rows 1-4 time the pose path: no manager or joint signals (row 6 times them)."""
 
 
 class Timer:
@@ -92,13 +97,13 @@ def snippet_through_logrerun(env: Any, logged: Any, frames: int, folder: Path, *
             step_trigger=lambda s: s == 0,
             recording_length=frames,
             scene_log_cfg=POSES_ONLY,
-            **options,
+            **{**NO_SIGNALS, **options},
         )
     finally:
         Recorder._before_reset = original  # type: ignore[method-assign]
     rec = wrapped.recorder
     assert rec is not None
-    rec._open = fixed.wrap(rec._open)  # type: ignore[method-assign]
+    rec.writer.open = fixed.wrap(rec.writer.open)  # type: ignore[method-assign]
     rec.output.finish = fixed.wrap(rec.output.finish)  # type: ignore[method-assign]
     for name in ("after_step", "begin", "close"):
         setattr(rec, name, timer.wrap(getattr(rec, name)))
@@ -383,6 +388,25 @@ def main() -> None:
                             "",
                         )
                     )
+                # 6. the default signals beside poses alone, 16 logged envs
+                both = {}
+                for label, extra in (("poses", NO_SIGNALS), ("signals", {"builtin_signals": DEFAULT_SIGNALS})):
+                    runs = [snippet_through_logrerun(env, "all", 60, fresh(), **extra) for _ in range(repeats)]
+                    both[label] = (
+                        statistics.median(r["record"] / r["frames"] for r in runs),
+                        statistics.median(r["bytes"] for r in runs),
+                    )
+                cost = both["signals"][0] / both["poses"][0]
+                size = both["signals"][1] / both["poses"][1]
+                rows.append(
+                    (
+                        "6. A1 task, 16 logged envs, 60 frames: default signals / poses alone (time | bytes)",
+                        f"{cost:.2f}× | {size:.2f}×",
+                        f"{both['signals'][0] * 1e6:.0f} vs {both['poses'][0] * 1e6:.0f} µs per frame; "
+                        f"{both['signals'][1] / 1e6:.2f} vs {both['poses'][1] / 1e6:.2f} MB",
+                        f"target ≤ 1.5× | ≤ 2× ({'met' if cost <= 1.5 and size <= 2 else 'NOT met'})",
+                    )
+                )
             finally:
                 env.close()
 
