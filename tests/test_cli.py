@@ -814,12 +814,6 @@ def test_ls_rows_hold_the_returns_the_env_returned(make_testbed_env: Any, tmp_pa
 
 @pytest.mark.isaaclab
 @pytest.mark.skipif(not HAS_ENTRYPOINTS, reason="needs Isaac Lab 3.x (isaaclab_rl.entrypoints)")
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known bug: history.py's read-back of kept frames builds StepRows without `reasons`, so a kept "
-    "snippet's episode_reasons property is [''] though the filter saw ('pole_fell',)",
-)
 def test_keep_terminated_by_a_term_then_ls_and_view_why(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The manager-based test bed trained with ``--rerun_keep terminated:pole_fell``: every snippet kept is a whole
     episode that Isaac Lab's termination manager ended by ``pole_fell`` (as its properties say: ``ls``'s ``ended``),
