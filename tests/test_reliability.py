@@ -1,10 +1,11 @@
 """Reliability: no lost recordings, no leaks, no crashed training (issue 7; the guarantees: ``docs/reliability.md``).
 
-Everything runs for real on the Isaac Lab 2.x stand-in (``standin_isaaclab2``, fast and Isaac Lab-free, so these
-tests also run on the Python 3.11 jobs): crash tests train in a child process (``reliability_child.py``) that is
-killed, interrupted or crashes; recordings are real ``.rrd`` files checked with the ``rerun`` CLI's ``rrd verify``
-and read back with the installed Rerun's reader (``rrd_readback``); the live-viewer test talks gRPC to a real
-``rerun --serve-grpc`` process on 127.0.0.1.
+Everything runs for real: crash tests train in a child process (``reliability_child.py``) that is killed,
+interrupted or crashes, stepping the real Isaac Lab 3.0 test bed where Isaac Lab is installed (the main suite) and the
+Isaac Lab 2.x stand-in (``standin_isaaclab2``) on the 2.x stack's job, where no Isaac Lab runs; the other tests use the
+stand-in (fast and Isaac Lab-free: thousands of snippets, a full disk, a server going away, bad input); recordings
+are real ``.rrd`` files checked with the ``rerun`` CLI's ``rrd verify`` and read back with the installed Rerun's
+reader (``rrd_readback``); the live-viewer test talks gRPC to a real ``rerun --serve-grpc`` process on 127.0.0.1.
 
 A trigger that raises (its exception propagates, with a note naming the trigger; the open snippet still finishes on
 ``close()``) is tested in ``test_standin_isaaclab2.py``:
@@ -46,6 +47,9 @@ from standin_isaaclab2 import StandinDirectRLEnv, StandinGymEnv
 CHILD = Path(__file__).with_name("reliability_child.py")
 RERUN = Path(sys.executable).with_name("rerun")
 ENTITY = "/World/envs/env_0/Ball"  # a body of the first logged env: one row per recorded frame
+CHILD_ENV = "testbed" if importlib.util.find_spec("isaaclab") is not None else "standin"
+"""What the crash tests' child steps: the real Isaac Lab 3.0 test bed wherever Isaac Lab is installed."""
+CHILD_ENTITY = {"testbed": "/World/envs/env_0/Robot/base", "standin": ENTITY}[CHILD_ENV]
 
 
 # ---------------------------------------------------------------------------------------------------------- helpers
@@ -75,10 +79,11 @@ def run_child(tmp_path: Path, end: str, close: str, sig: int | None = None) -> t
     and status files (see ``reliability_child.py``) and its output folder."""
     out, ready, status = tmp_path / "out", tmp_path / "ready.json", tmp_path / "status.json"
     cmd = [sys.executable, str(CHILD), str(out), str(ready), str(status), "--end", end, "--close", close]
+    cmd += ["--env", CHILD_ENV]
     log = (tmp_path / "child.log").open("w")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 600  # the test bed's first build compiles Warp kernels
         while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert ready.exists(), f"the child never got ready:\n{(tmp_path / 'child.log').read_text()}"
@@ -123,7 +128,7 @@ def test_sigkill_mid_snippet_keeps_finished_files_valid_and_the_open_one_readabl
     finished = [Path(p) for p in ready["finished"]]
     assert [p.name for p in finished] == ["rl-rerun-step-0.rrd", "rl-rerun-step-10.rrd", "rl-rerun-step-20.rrd"]
     for path in finished:  # complete files: every frame, and (0.41) the footer
-        assert frames_in(path) == list(range(6))
+        assert frames_in(path, CHILD_ENTITY) == list(range(6))
         if RERUN.exists():
             res = verify(path)
             assert res.returncode == 0, res.stdout + res.stderr
@@ -131,7 +136,7 @@ def test_sigkill_mid_snippet_keeps_finished_files_valid_and_the_open_one_readabl
     assert opened is not None and opened["name"] == "rl-rerun-step-30"
     assert 2 <= opened["flushed"] < opened["frames"], "the open snippet must have flushed and buffered frames"
     # the open file reads up to its last flush; the frames buffered in the process are lost with it
-    assert frames_in(out / "rl-rerun-step-30.rrd") == list(range(opened["flushed"]))
+    assert frames_in(out / "rl-rerun-step-30.rrd", CHILD_ENTITY) == list(range(opened["flushed"]))
     if footers_checked():
         res = verify(out / "rl-rerun-step-30.rrd")
         assert res.returncode != 0 and "footer" in (res.stdout + res.stderr).lower()
@@ -154,9 +159,9 @@ def test_interrupt_or_exception_finalizes_the_open_snippet(tmp_path, end, close,
     opened = status["open"]
     assert opened["flushed"] < opened["frames"], "the open snippet must have unflushed frames for this to mean much"
     path = out / f"{opened['name']}.rrd"
-    assert frames_in(path) == list(range(opened["frames"])), "every frame, the buffered ones too"
+    assert frames_in(path, CHILD_ENTITY) == list(range(opened["frames"])), "every frame, the buffered ones too"
     for p in sorted(out.glob("*.rrd")):
-        assert frames_in(p), p
+        assert frames_in(p, CHILD_ENTITY), p
         if footers_checked():
             res = verify(p)
             assert res.returncode == 0, f"{p.name}: {res.stdout}{res.stderr}"
