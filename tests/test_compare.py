@@ -319,6 +319,11 @@ def expected_label(name: str, props: dict[str, Any], envs: list[int]) -> str:
     return " \u00b7 ".join(parts)
 
 
+def env_of(entity: str) -> int | None:
+    m = re.search(r"/env_(\d+)(/|$)", entity)
+    return int(m.group(1)) if m else None
+
+
 def rows_by_frame(ent: Any, frame: str) -> dict[str, list[Any]]:
     """An entity's temporal columns, rows ordered by (frame, then every other column), the timelines ``frame``
     (``{snippet}_frame``) and ``{snippet}_sim_time`` named ``frame`` and ``sim_time``."""
@@ -454,8 +459,9 @@ def test_every_snippet_is_copied_unchanged_under_its_prefix(recorded: dict[str, 
 @pytest.mark.isaaclab
 @needs_chunk_api
 def test_envs_keeps_one_env_per_column_on_the_command_line(recorded: dict[str, Path], tmp_path: Path) -> None:
-    """``--envs 0``: the per-env columns hold env 0's entities only (and the global ones), equal to the source's;
-    an instanced column is copied whole and says so; four columns sit in one row; ``rerun rrd verify`` accepts it."""
+    """``--envs 0``: each column holds env 0's entities only (and the global ones), equal to the source's; in
+    instanced entities each row keeps env 0's instance, equal to the source's; an instanced snippet's plots (a series
+    per env) are copied whole and its label says so; four columns sit in one row; ``rerun rrd verify`` accepts it."""
     from rrd_readback import read_rrd
 
     res = cli(
@@ -480,25 +486,34 @@ def test_envs_keeps_one_env_per_column_on_the_command_line(recorded: dict[str, P
     assert len(columns) == 4
     views, kinds = blueprint_views(out)
     assert sum(v["class"] == "3D" for v in views) == 4 and "Grid" not in kinds
+    filtered = 0
     for col in columns:
         p = props[col]
         src_path = Path(p["source_file"])
         src = read_rrd(src_path)
         src_props = source_snippets(src_path)[p["source_snippet"]]
+        recorded_envs = src_props["envs"]
+        assert p["envs"] == [0] and p["recorded_envs"] == recorded_envs
+        label = expected_label(p["source_snippet"], src_props, [0])
+        assert p["label"] == label + (" (plots: every env)" if p["instanced"] else "")
         ours = {e[len(col) + 1 :] for e in cmp if e.startswith(f"/{col}/")}
-        if p["instanced"]:
-            assert p["envs"] == src_props["envs"] == [0, 1, 2] and p["label"].endswith("(instanced: every env)")
-            assert ours == {e for e in src if not e.startswith(PROPERTIES)}
-            continue
-        assert p["envs"] == [0] and p["recorded_envs"] == [0, 1]
-        assert p["label"] == expected_label(p["source_snippet"], src_props, [0])
-        want = {e for e in src if not e.startswith(PROPERTIES) and "env_1" not in e.split("/")}
-        assert ours == want and any("env_0" in e for e in ours)
+        want = {e for e in src if not e.startswith(PROPERTIES) and env_of(e) in (None, 0)}
+        assert ours == want and not any("env_1" in e for e in ours)
+        position = recorded_envs.index(0)
         for entity in want:
-            assert cmp[f"/{col}{entity}"].static == src[entity].static
-            if src[entity].n:
-                got, want = rows_by_frame(cmp[f"/{col}{entity}"], "frame"), rows_by_frame(src[entity], "frame")
-                assert repr(got) == repr(want), entity
+            got_ent, src_ent = cmp[f"/{col}{entity}"], src[entity]
+            assert got_ent.static == src_ent.static, (col, entity)
+            if not src_ent.n:
+                continue
+            got, want_rows = rows_by_frame(got_ent, "frame"), rows_by_frame(src_ent, "frame")
+            if "instances" in entity.split("/"):  # a row per frame, an instance per recorded env: env 0's kept
+                n = len(recorded_envs)
+                for name, values in want_rows.items():
+                    if ":" in name and all(isinstance(v, list) and len(v) == n for v in values):
+                        want_rows[name] = [[v[position]] for v in values]
+                        filtered += 1
+            assert repr(got) == repr(want_rows), (col, entity)
+    assert filtered > 10  # the instanced bodies' poses were filtered, not only copied
     # the scene's bodies of env 0 are at the same place in every column at frame 0 (they all start from a reset)
     bases = [
         np.asarray(cmp[f"/{c}/World/envs/env_0/Robot/base"].columns["Transform3D:translation"][0]) for c in columns[:3]

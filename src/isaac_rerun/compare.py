@@ -20,9 +20,11 @@ snippet files. :func:`compare` writes **one** recording in which each chosen sni
   comparison (a folder's comparisons are skipped by later comparisons).
 
 Up to 4 columns sit in one row, more in a grid; above ``max_columns`` (``--max``, default 16) it refuses.
-``envs`` keeps the entities of those envs only (paths with an ``env_<i>`` segment; global ones such as the ground
-always). A snippet recorded with the **instanced** layout (every env one instance of ``/World/envs/instances/...``)
-is copied unchanged with all its envs: its label and properties say so.
+``envs`` keeps those envs only: the entities of other envs (paths with an ``env_<i>`` segment) are left out, global
+ones (the ground) kept; in instanced entities (``/World/envs/instances/...``: each row one instance per recorded env,
+in the order of the snippet's ``envs``) each row keeps the chosen envs' instances, their values copied as they are.
+The plots of a snippet recorded with the **instanced** layout (one entity per signal, a series per env) are copied
+whole: its label (``(plots: every env)``) and its property ``instanced`` say so.
 
 The output is written to a temporary file beside ``out`` and renamed at the end: on an error nothing is left at
 ``out``. It needs rerun-sdk 0.41 or newer (``rerun.chunk``); Isaac Lab 2.x's rerun-sdk 0.23 gets an error saying so.
@@ -62,6 +64,9 @@ APPLICATION_ID = "isaac_rerun_compare"
 """Its own application id: a viewer applies a layout to every recording of an application id."""
 
 PROPERTIES = "/__properties"
+SCALARS = "/scalars"
+INSTANCES = "instances"
+"""The env segment of the instanced entities' paths (``/World/envs/instances/Robot/trunk``): one instance per env."""
 MINUS = "\u2212"
 _ENV = re.compile(r"^env_(\d+)$")
 _IDENT = re.compile(r"-(iteration|episode|step)-(\d+)$")
@@ -274,6 +279,34 @@ def _env_of(entity: str) -> int | None:
         if m:
             return int(m.group(1))
     return None
+
+
+def _instances(chunk: Any, batch: Any, keep: Sequence[int], n: int) -> tuple[Any, Any]:
+    """The chunk with only the instances at positions ``keep`` of each row, where every row of a component holds
+    ``n`` instances (one per recorded env, in the order of the snippet's ``envs``); else unchanged. Kept values are
+    copied as they are (Arrow ``take``)."""
+    import numpy as np
+    import pyarrow as pa
+    from rerun.chunk import Chunk
+
+    columns = list(batch.columns)
+    changed = False
+    picks = np.asarray(keep, dtype=np.int64)
+    for i, (f, col) in enumerate(zip(batch.schema, batch.columns, strict=True)):
+        if (f.metadata or {}).get(b"rerun:kind") != b"data" or not pa.types.is_list(col.type) or col.null_count:
+            continue
+        offsets = col.offsets.to_numpy().astype(np.int64)
+        if len(offsets) < 2 or not np.all(np.diff(offsets) == n):
+            continue
+        take = (offsets[:-1, None] + picks[None, :]).reshape(-1)
+        new_offsets = pa.array(np.arange(len(offsets), dtype=np.int32) * len(picks))
+        columns[i] = pa.ListArray.from_arrays(new_offsets, col.values.take(pa.array(take)), type=col.type)
+        changed = True
+    if not changed:
+        return chunk, batch
+    out = pa.RecordBatch.from_arrays(columns, schema=batch.schema)
+    (filtered,) = Chunk.from_record_batch(out)
+    return filtered, out
 
 
 def _retimed(chunk: Any, batch: Any, renames: dict[str, str]) -> Any:
@@ -501,8 +534,8 @@ def compare(
         recorder's ``episode_reasons``), or recorded for it (a trigger: ``"nan"``, ``"kept:worst"``, ``"worst"``).
         At most one of ``every`` / ``worst`` / ``best`` / ``why``; none: every snippet, oldest first.
     envs:
-        Show only these envs of each snippet (entities with an ``env_<i>`` segment); every snippet must have
-        recorded them. Instanced snippets are copied whole (see the module docstring). ``None``: every recorded env.
+        Show only these envs of each snippet (see the module docstring); every snippet must have recorded them.
+        ``None``: every recorded env.
     out:
         The ``.rrd`` to write (replaced if it exists; written to a temporary file first, renamed when complete).
     max_columns:
@@ -563,22 +596,29 @@ def compare(
             except Exception as exc:
                 raise CompareError(f"{s.path}: cannot be read ({type(exc).__name__}: {exc})") from None
         chunks, renames = source.of(s.name)
-        instanced = any("/envs/instances" in c.entity_path for c in chunks)
         if wanted is not None and s.envs and not set(wanted) <= set(s.envs):
             raise CompareError(f"`envs` (--envs): {s.path} snippet {s.name!r} recorded envs {s.envs}, not {wanted}")
-        shown = list(s.envs) if wanted is None or instanced else wanted
+        instanced = any(
+            not c.is_static and c.entity_path.startswith(f"{SCALARS}/") and _env_of(c.entity_path) is None
+            for c in chunks
+        )
+        # with --envs, the kept envs' positions among the recorded ones: an instance row holds one per recorded env
+        keep = [s.envs.index(e) for e in wanted] if wanted is not None and s.envs else None
+        shown = list(s.envs) if wanted is None else wanted
         prefix = "/" + re.sub(r"[^A-Za-z0-9_.\-]", "_", f"{k}-{s.name}")
         column = Column(s, prefix, shown, instanced)
-        column.label = label(s, shown) + (" (instanced: every env)" if instanced and wanted is not None else "")
+        column.label = label(s, shown) + (" (plots: every env)" if instanced and wanted is not None else "")
         columns.append(column)
         seen: set[str] = set()
         for chunk in chunks:
             entity = chunk.entity_path
-            if wanted is not None and not instanced:
-                env = _env_of(entity)
-                if env is not None and env not in wanted:
-                    continue
             batch = source.batches[chunk.id]
+            if keep is not None:
+                env = _env_of(entity)
+                if env is not None and env not in shown:
+                    continue
+                if not chunk.is_static and INSTANCES in entity.split("/") and len(keep) < len(s.envs):
+                    chunk, batch = _instances(chunk, batch, keep, len(s.envs))
             copied.append(_retimed(chunk, batch, renames).with_entity_path(prefix + entity))
             components = batch.schema.names
             if chunk.is_static:
