@@ -452,31 +452,15 @@ class Injection:
         from isaac_rerun.integrations.rsl_rl import RerunRunnerMixin
 
         rsl_utils = importlib.import_module(RSL_RL_UTILS)
-        injection = self
-
-        def recording_class(base: type) -> type:
-            class RecordingRunner(RerunRunnerMixin, base):
-                def __init__(self, *args: Any, **kwargs: Any) -> None:
-                    kwargs.setdefault("rerun", injection.runner_rerun())
-                    super().__init__(*args, **kwargs)
-                    if self.rerun_session is not None:
-                        injection.sessions.append(self.rerun_session)
-                    injection.hit("runner")
-
-                def learn(self, *args: Any, **kwargs: Any) -> Any:
-                    injection.hit("learn")
-                    injection.announce()
-                    return super().learn(*args, **kwargs)
-
-            RecordingRunner.__name__ = RecordingRunner.__qualname__ = f"Recording{base.__name__}"
-            return RecordingRunner
 
         def create_rsl_rl_runner(*args: Any, **kwargs: Any) -> Any:
             self.need("create_isaaclab_env", "create_rsl_rl_runner()")
             self.hit("create_rsl_rl_runner")
             with contextlib.ExitStack() as stack:
                 for name in ("OnPolicyRunner", "DistillationRunner"):
-                    stack.enter_context(_swap(rsl_utils, name, recording_class(getattr(rsl_utils, name))))
+                    base = getattr(rsl_utils, name)
+                    recording = _subclass(base, (RecordingRslRlRunner, RerunRunnerMixin), self)
+                    stack.enter_context(_swap(rsl_utils, name, recording))
                 runner = original(*args, **kwargs)
             if not isinstance(runner, RerunRunnerMixin):
                 raise InjectionError(
@@ -489,62 +473,18 @@ class Injection:
         return create_rsl_rl_runner
 
     def _import_skrl_runner(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        injection = self
-
         def import_skrl_runner(*args: Any, **kwargs: Any) -> Any:
             ml_framework = _bind(original, args, kwargs)["ml_framework"]
             if ml_framework != "torch":
                 raise CliError(f"--ml_framework: isaac-rerun records skrl's torch runner only, got {ml_framework!r}")
             runner_class = original(*args, **kwargs)
             self.hit("import_skrl_runner")
-
-            class RecordingRunner(runner_class):  # type: ignore[misc, valid-type]
-                def __init__(self, *args: Any, **kwargs: Any) -> None:
-                    injection.need("create_isaaclab_env", "skrl's Runner")
-                    super().__init__(*args, **kwargs)
-                    from isaac_rerun.integrations.skrl import attach_rerun
-
-                    recording = attach_rerun(self.trainer, injection.recording_cfg())
-                    injection.sessions.append(recording.session)
-                    injection.hit("runner")
-
-                def run(self, *args: Any, **kwargs: Any) -> Any:
-                    injection.hit("run")
-                    injection.announce()
-                    return super().run(*args, **kwargs)
-
-            RecordingRunner.__name__ = RecordingRunner.__qualname__ = f"Recording{runner_class.__name__}"
-            return RecordingRunner
+            return _subclass(runner_class, (RecordingSkrlRunner,), self)
 
         return import_skrl_runner
 
     def _ppo(self, ppo: Any) -> type:
-        from isaac_rerun.integrations.sb3 import RerunCallback
-
-        injection = self
-        learn_signature = inspect.signature(ppo.learn)
-
-        class RecordingPPO(ppo):
-            def __init__(self, *args: Any, **kwargs: Any) -> None:
-                injection.need("create_isaaclab_env", "PPO()")
-                super().__init__(*args, **kwargs)
-                injection.hit("PPO")
-
-            def learn(self, *args: Any, **kwargs: Any) -> Any:
-                bound = learn_signature.bind(self, *args, **kwargs)
-                callback = bound.arguments.get("callback")
-                callbacks = [] if callback is None else list(callback) if isinstance(callback, list) else [callback]
-                recording = RerunCallback(injection.recording_cfg())
-                injection.sessions.append(recording.session)
-                bound.arguments["callback"] = [*callbacks, recording]
-                injection.hit("learn")
-                injection.announce()
-                try:
-                    return super().learn(*bound.args[1:], **bound.kwargs)
-                finally:
-                    recording.close()
-
-        return RecordingPPO
+        return _subclass(ppo, (RecordingPPO,), self)
 
     # ------------------------------------------------------------------ the end
     def close(self) -> None:
@@ -552,6 +492,84 @@ class Injection:
         for session in self.sessions:
             with contextlib.suppress(Exception):
                 session.close()
+
+
+# ---------------------------------------------------------------------------------------------------------- classes
+# What each library's class becomes: the library's class (known only when Isaac Lab's entrypoint imports it) with one
+# of these before it (:func:`_subclass`); the injection they report to is a class attribute of the made subclass.
+class _Injected:
+    _injection: Injection
+
+
+class RecordingRslRlRunner(_Injected):
+    """rsl_rl's ``OnPolicyRunner`` / ``DistillationRunner`` with ``RerunRunnerMixin``: the recording options as its
+    ``rerun=`` (unless given)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        injection = self._injection
+        kwargs.setdefault("rerun", injection.runner_rerun())
+        super().__init__(*args, **kwargs)
+        session = getattr(self, "rerun_session", None)
+        if session is not None:
+            injection.sessions.append(session)
+        injection.hit("runner")
+
+    def learn(self, *args: Any, **kwargs: Any) -> Any:
+        self._injection.hit("learn")
+        self._injection.announce()
+        return super().learn(*args, **kwargs)  # type: ignore[misc]
+
+
+class RecordingSkrlRunner(_Injected):
+    """skrl's ``Runner`` (torch) with its trainer recorded (``attach_rerun``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        injection = self._injection
+        injection.need("create_isaaclab_env", "skrl's Runner")
+        super().__init__(*args, **kwargs)
+        from isaac_rerun.integrations.skrl import attach_rerun
+
+        recording = attach_rerun(self.trainer, injection.recording_cfg())  # type: ignore[attr-defined]
+        injection.sessions.append(recording.session)
+        injection.hit("runner")
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        self._injection.hit("run")
+        self._injection.announce()
+        return super().run(*args, **kwargs)  # type: ignore[misc]
+
+
+class RecordingPPO(_Injected):
+    """SB3's ``PPO`` whose ``learn()`` adds a ``RerunCallback`` to its callbacks (closed when it returns)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._injection.need("create_isaaclab_env", "PPO()")
+        super().__init__(*args, **kwargs)
+        self._injection.hit("PPO")
+
+    def learn(self, *args: Any, **kwargs: Any) -> Any:
+        from isaac_rerun.integrations.sb3 import RerunCallback
+
+        injection = self._injection
+        learn = super().learn  # type: ignore[misc]
+        bound = inspect.signature(learn).bind(*args, **kwargs)
+        callback = bound.arguments.get("callback")
+        callbacks = [] if callback is None else list(callback) if isinstance(callback, list) else [callback]
+        recording = RerunCallback(injection.recording_cfg())
+        injection.sessions.append(recording.session)
+        bound.arguments["callback"] = [*callbacks, recording]
+        injection.hit("learn")
+        injection.announce()
+        try:
+            return learn(*bound.args, **bound.kwargs)
+        finally:
+            recording.close()
+
+
+def _subclass(base: type, recording: tuple[type, ...], injection: Injection) -> type:
+    """``Recording<Base>``: ``base`` with the ``recording`` classes before it, reporting to ``injection``."""
+    name = f"Recording{base.__name__}"
+    return type(name, (*recording, base), {"_injection": injection, "__qualname__": name, "__module__": __name__})
 
 
 def run(
