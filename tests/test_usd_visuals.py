@@ -727,6 +727,11 @@ def test_textures_stay_encoded_and_are_downscaled_above_the_limit(tmp_path: Path
     bmp = read_texture(str(tmp_path / "a.bmp"))  # another format: encoded as PNG, pixels unchanged
     assert bmp.mime == "image/png" and bmp.data[:8] == b"\x89PNG\r\n\x1a\n"
     np.testing.assert_array_equal(bmp.pixels(), pixels)
+    grey = pixels[..., 0]
+    Image.fromarray(grey).save(tmp_path / "grey.png")  # one channel: the viewer would draw it red, so RGB
+    gray = read_texture(str(tmp_path / "grey.png"))
+    assert gray.mime == "image/png" and gray.data != (tmp_path / "grey.png").read_bytes()
+    np.testing.assert_array_equal(gray.pixels(), np.repeat(grey[..., None], 3, axis=2))
     small = read_texture(str(tmp_path / "a.png"), max_size=16)  # above the limit: downscaled, re-encoded
     assert (small.mime, small.width, small.height) == ("image/png", 16, 8)
     assert small.pixels().shape == (8, 16, 3)

@@ -246,18 +246,28 @@ def load_texture(asset: Any, ctx: Context) -> Texture | None:
     return ctx.texture_cache[path]
 
 
+def _kept_as_is(data: bytes, image_format: str, mode: str) -> bool:
+    """Whether the viewer draws the file's own bytes as a colour texture: an 8-bit RGB, RGBA or palette PNG, an RGB
+    JPEG (Rerun's glTF loader has no 16-bit RGB, and takes one- and two-channel images as red / red-green)."""
+    if image_format == "PNG":
+        return len(data) > 25 and data[24] == 8 and data[25] in (2, 3, 6)  # IHDR: bit depth, colour type
+    return image_format == "JPEG" and mode == "RGB"
+
+
 def read_texture(path: str, max_size: int = MAX_TEXTURE_SIZE) -> Texture:
-    """Read an image file as a :class:`Texture`: a PNG or JPEG up to ``max_size`` pixels a side keeps its own bytes;
-    anything else (another format, a larger image: downscaled to ``max_size``) is encoded as PNG."""
+    """Read an image file as a :class:`Texture`: an 8-bit colour PNG or an RGB JPEG up to ``max_size`` pixels a side
+    keeps its own bytes; anything else (another format or pixel type, a larger image: downscaled to ``max_size``) is
+    encoded as an 8-bit RGB(A) PNG."""
     from PIL import Image
 
     with open(path, "rb") as f:
         data = f.read()
     with Image.open(io.BytesIO(data)) as image:
         source_format = image.format or ""
+        kept = _kept_as_is(data, source_format, image.mode)
         has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
         converted = image.convert("RGBA" if has_alpha else "RGB")
-    mime = _KEPT_FORMATS.get(source_format)
+    mime = _KEPT_FORMATS.get(source_format) if kept else None
     if mime is None or max(converted.size) > max_size:
         if max(converted.size) > max_size:
             converted.thumbnail((max_size, max_size))
