@@ -15,6 +15,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("isaaclab")
 
 from isaac_rerun import IsaacLabScene, LogRerun, every_n  # noqa: E402
+from isaac_rerun.channels.bodies import LABEL_HEIGHT  # noqa: E402
 from isaac_rerun.config import INSTANCED_ABOVE  # noqa: E402
 from rrd_readback import quat_close, read_rrd  # noqa: E402
 from schedule import expected_snippets  # noqa: E402
@@ -48,9 +49,16 @@ def test_every_instance_is_its_envs_body_at_every_frame(make_testbed_env, tmp_pa
             want = np.array([truth.pose(event, (group, name), e, body) for e in logged])
             np.testing.assert_allclose(pos[f], want[:, :3], atol=1e-4, err_msg=f"{suffix} frame {f} {event}")
             assert quat_close(quat[f], want[:, 3:]), f"{suffix} frame {f} {event}"
-    # the envs are labelled above their robots, in instance order
+    # the envs are labelled above their robots, in instance order, at every frame (terminal frames included)
     labels = ents["/World/envs/instances"]
     assert labels.static["Points3D:labels"] == ["env 4", "env 0", "env 2"]
+    order = labels.sorted_by("frame")
+    assert list(labels.timeline("frame", order)) == list(range(len(snip.frames)))
+    for f, (i, event) in enumerate(zip(order, snip.frames, strict=True)):
+        got = np.array(labels.column("Points3D:positions")[i], dtype=np.float64)
+        root = np.array([truth.pose(event, ("articulations", "robot"), e, 0)[:3] for e in logged])  # Robot/base
+        above = root + np.array([0.0, 0.0, LABEL_HEIGHT])
+        np.testing.assert_allclose(got, above, atol=1e-4, err_msg=f"labels frame {f}")
     # one trail entity for all envs: a segment per env and frame
     trail = ents["/World/trails/envs/instances/Robot/base"]
     assert all(len(s) == len(logged) for s in trail.column("LineStrips3D:strips") if s is not None)
