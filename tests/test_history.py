@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("isaaclab")
 
 from isaac_rerun import LogRerun  # noqa: E402
-from isaac_rerun.filters import terminated, worst_return  # noqa: E402
+from isaac_rerun.filters import best_return, terminated, worst_return  # noqa: E402
 from rrd_readback import quat_close, read_rrd  # noqa: E402
 from test_log_rerun_isaaclab import Truth  # noqa: E402
 from testbed_truth import BODIES  # noqa: E402
@@ -106,20 +106,27 @@ def test_kept_episodes_are_the_terminated_ones_from_reset_to_terminal_frame(make
         )
 
 
-def test_worst_return_keeps_the_lowest_return_of_each_window(make_testbed_env, tmp_path):
+@pytest.mark.parametrize("which", ["worst", "best"])
+def test_worst_or_best_return_keeps_that_episode_of_each_window(make_testbed_env, tmp_path, which):
+    """``worst_return`` / ``best_return``: the lowest / highest return among the episodes that ended in each
+    window (ties: the lowest env index)."""
     env = make_testbed_env(num_envs=4, episode_length_s=1.0)
-    _, truth, rewards, terms, truncs = run(env, tmp_path, 120, episode_filter=worst_return(window=40), history=200)
+    episode_filter = (worst_return if which == "worst" else best_return)(window=40)
+    _, truth, rewards, terms, truncs = run(env, tmp_path, 120, episode_filter=episode_filter, history=200)
     ended = episodes(terms, truncs, rewards)
     want = []
     for w in range(3):
         inside = [e for e in ended if 40 * w <= e[3] < 40 * (w + 1)]
         if inside:
-            want.append(min(inside, key=lambda e: (e[4], e[0])))
+            pick = min if which == "worst" else max
+            want.append(pick(inside, key=lambda e: (e[4], e[0] if which == "worst" else -e[0])))
     assert len(want) >= 2, "episodes must end in several windows"
+    assert len({e[4] for e in ended}) > 1, "returns must differ for the choice to mean anything"
     names = sorted(p.name for p in tmp_path.glob("*.rrd"))
-    assert names == sorted(f"rl-rerun-env-{e[0]}-worst-episode-{e[1]}.rrd" for e in want)
+    assert names == sorted(f"rl-rerun-env-{e[0]}-{which}-episode-{e[1]}.rrd" for e in want)
     for env_id, k, first, last, _, _ in want:
-        check_episode(tmp_path / f"rl-rerun-env-{env_id}-worst-episode-{k}.rrd", truth, env_id, first, last, rewards)
+        path = tmp_path / f"rl-rerun-env-{env_id}-{which}-episode-{k}.rrd"
+        check_episode(path, truth, env_id, first, last, rewards)
 
 
 def test_nan_guard_writes_the_frames_before_warns_once_and_is_rate_limited(make_testbed_env, tmp_path):
