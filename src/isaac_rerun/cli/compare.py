@@ -88,9 +88,9 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "compare",
         help="put snippets side by side on one timeline (one recording)",
-        description="Write one recording in which each chosen snippet is a labelled column with its own 3D view "
-        "(the same camera), all on one `frame` timeline from each snippet's first frame, their plots overlaid (a "
-        "series per snippet per signal). The data are copied unchanged under a prefix per snippet. Needs rerun-sdk "
+        description="Write one recording in which each chosen snippet is a labelled column with its own 3D view\n"
+        "(the same camera), all on one `frame` timeline from each snippet's first frame, their plots overlaid (a\n"
+        "series per snippet per signal). The data are copied unchanged under a prefix per snippet. Needs rerun-sdk\n"
         "0.41 or newer.",
         epilog="examples:\n  isaac-rerun compare logs/rsl_rl/a1/<run>/rerun --every 5 --envs 0 --web\n"
         "  isaac-rerun compare runs/today/rerun runs/last_week/rerun --worst 3 --out worst.rrd\n"
