@@ -148,6 +148,7 @@ def capture(base: Any) -> dict[str, np.ndarray]:
         out["forces"] = _np(sensor.data.net_forces_w)  # (N, S, 3)
     if hasattr(base, "command_manager"):
         out["command"] = _np(base.command_manager.get_command("base_velocity"))  # (N, 3), base frame
+        out["lin_vel_b"] = _np(robot.data.root_lin_vel_b)  # (N, 3), base frame: the current-velocity arrows
     return out
 
 
@@ -512,27 +513,35 @@ def check_contacts(ents: dict, snip: Snip, truth: Truth, layout: str, robot: Any
 def check_command_markers(ents: dict, snip: Snip, truth: Truth, base: Any) -> None:
     """(d) The velocity-command arrows (debug vis): one per logged env, over its base (+0.5 m), along the command's
     xy velocity turned into the world by the base's orientation, 3 x |v| x the prototype's scale (instance and
-    prototype) long; the current-velocity arrows beside them."""
+    prototype) long; the current-velocity arrows the same way from the base's measured velocity (``root_lin_vel_b``)."""
     n = len(snip.frames)
     term = base.command_manager.get_term("base_velocity")
-    proto = term.goal_vel_visualizer.cfg.markers["arrow"].scale[0]
-    goal = ents["/World/markers/Command/velocity_goal/arrow"]
-    origins, vectors = rows(goal, "Arrows3D:origins", n), rows(goal, "Arrows3D:vectors", n)
-    lengths = []
-    for k, event in enumerate(snip.frames):
-        state = truth.at(event)
-        v = state["command"][LOGGED, :2]
-        heading = np.arctan2(v[:, 1], v[:, 0])
-        yaw = np.stack([np.zeros_like(heading), np.zeros_like(heading), np.sin(heading / 2), np.cos(heading / 2)], -1)
-        length = np.linalg.norm(v, axis=1) * 3.0 * proto * proto
-        want = quat_rotate(quat_mul(state["root_quat"][LOGGED], yaw), np.stack([length, 0 * length, 0 * length], -1))
-        np.testing.assert_allclose(np.asarray(vectors[k]), want, atol=1e-4, err_msg=f"frame {k}")
-        np.testing.assert_allclose(
-            np.asarray(origins[k]), state["root_pos"][LOGGED] + [0.0, 0.0, 0.5], atol=POS_TOL, err_msg=f"frame {k}"
-        )
-        lengths.append(length)
-    assert np.max(lengths) > 0.2, "the commands must be non-zero for this test to mean anything"
-    assert len(rows(ents["/World/markers/Command/velocity_current/arrow"], "Arrows3D:vectors", n)) == n
+    lengths: dict[str, list[np.ndarray]] = {"command": [], "lin_vel_b": []}
+    for marker, key, visualizer in (
+        ("velocity_goal", "command", term.goal_vel_visualizer),
+        ("velocity_current", "lin_vel_b", term.current_vel_visualizer),
+    ):
+        proto = visualizer.cfg.markers["arrow"].scale[0]
+        ent = ents[f"/World/markers/Command/{marker}/arrow"]
+        origins, vectors = rows(ent, "Arrows3D:origins", n), rows(ent, "Arrows3D:vectors", n)
+        for k, event in enumerate(snip.frames):
+            state = truth.at(event)
+            v = state[key][LOGGED, :2]
+            heading = np.arctan2(v[:, 1], v[:, 0])
+            zero = np.zeros_like(heading)
+            yaw = np.stack([zero, zero, np.sin(heading / 2), np.cos(heading / 2)], -1)
+            length = np.linalg.norm(v, axis=1) * 3.0 * proto * proto
+            want = quat_rotate(quat_mul(state["root_quat"][LOGGED], yaw), np.stack([length, zero, zero], -1))
+            np.testing.assert_allclose(np.asarray(vectors[k]), want, atol=1e-4, err_msg=f"{marker} frame {k}")
+            np.testing.assert_allclose(
+                np.asarray(origins[k]),
+                state["root_pos"][LOGGED] + [0.0, 0.0, 0.5],
+                atol=POS_TOL,
+                err_msg=f"{marker} frame {k}",
+            )
+            lengths[key].append(length)
+    assert np.max(lengths["command"]) > 0.2, "the commands must be non-zero for this test to mean anything"
+    assert np.max(lengths["lin_vel_b"]) > 0.01, "the robots must move for the current-velocity arrows to mean much"
 
 
 # the assets -----------------------------------------------------------------------------------------------------------
