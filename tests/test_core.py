@@ -399,3 +399,23 @@ def test_rsl_rl_cfg_has_the_core_options_and_defaults():
             continue
         assert ours[name].default == f.default, name
     assert RerunCfg().recording_cfg() == RecordingCfg()
+
+
+@pytest.mark.parametrize("rows", [[0, 1, 2], [1, 3], [2]])
+def test_row_selection_returns_owned_arrays_and_the_tracked_flag(rows):
+    """What RowSelector returns never aliases the simulator's buffer (which the next env.step() overwrites), for
+    contiguous rows (a slice: a numpy view unless copied) and others; its flag is the first row's."""
+    torch = pytest.importorskip("torch")
+    from isaac_rerun._arrays import RowSelector
+
+    select = RowSelector(rows)
+    buffer = torch.arange(8, dtype=torch.float32).reshape(4, 2)
+    first = select(buffer)
+    assert first.tolist() == buffer[rows].tolist()
+    buffer.add_(100.0)  # the simulator writes the next step in place
+    assert first.tolist() == [[2.0 * r, 2.0 * r + 1] for r in rows]
+    assert select(buffer).tolist() == buffer[rows].tolist()  # the cached view follows the buffer
+    flags = torch.zeros(4, dtype=torch.bool)
+    assert select.flag(flags) is False
+    flags[rows[0]] = True  # in place, as Isaac Lab's done buffers
+    assert select.flag(flags) is True

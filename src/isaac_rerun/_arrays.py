@@ -100,7 +100,7 @@ class RowSelector:
             return np.asarray(x[self.host], dtype=dtype)
         if hasattr(x, "index_select"):  # torch.Tensor
             if x.is_cpu:
-                return np.asarray(self.numpy_view(x)[self.sel], dtype=dtype)
+                return np.array(self.numpy_view(x)[self.sel], dtype=dtype)  # a copy (a slice is a view)
             rows = x.index_select(0, self.device_index(x.device)).detach().to("cpu")
             if rows.is_floating_point():
                 rows = rows.float()  # numpy has no bfloat16

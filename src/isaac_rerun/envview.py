@@ -56,6 +56,12 @@ class SignalSource:
     """A user's signal (dropped with a warning when it raises)."""
     limits: tuple[tuple[float, float], ...] | None = None
     """Per column: its lower and upper limit (joint position limits), shown beside the plot."""
+    split: bool = False
+    """Each column is an entity of its own, ``{path}/{column}`` (the reward terms: read in one go, drawn apart)."""
+
+    def column_paths(self) -> list[str]:
+        """The entity path (below each env's scalars) of each column group: ``[path]``, or one per column (split)."""
+        return [f"{self.path}/{c}" for c in self.columns] if self.split else [self.path]
 
 
 @dataclass
@@ -101,16 +107,18 @@ class EnvView:
         names = list(getattr(rm, "_term_names", None) or rm.active_terms)
         cfgs = list(getattr(rm, "_term_cfgs", None) or [None] * len(names))
         dt = self.step_dt
-        out = []
-        for i, (name, cfg) in enumerate(zip(names, cfgs, strict=False)):
-            if cfg is not None and getattr(cfg, "weight", 1.0) == 0.0:
-                continue  # zeroed and never evaluated by Isaac Lab: a metric-only term
+        # zero-weight terms are zeroed and never evaluated by Isaac Lab (metric-only terms): not recorded
+        keep = [i for i, cfg in enumerate(cfgs) if cfg is None or getattr(cfg, "weight", 1.0) != 0.0]
+        if not keep:
+            return []
+        columns = tuple(names[i] for i in keep)
+        every = keep == list(range(len(names)))
 
-            def read(i: int = i) -> Any:
-                return as_tensor(rm._step_reward)[:, i : i + 1] * dt
+        def read() -> Any:
+            values = as_tensor(rm._step_reward)
+            return (values if every else values[:, keep]) * dt
 
-            out.append(SignalSource(f"reward/{name}", read, (name,), per_step=True, episode_sum=True, group="reward"))
-        return out
+        return [SignalSource("reward", read, columns, per_step=True, episode_sum=True, group="reward", split=True)]
 
     def command_sources(self) -> list[SignalSource]:
         """Each command term's value; a velocity command beside its asset's measured base velocity."""

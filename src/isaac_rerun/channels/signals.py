@@ -16,6 +16,7 @@ A user's signal that raises is dropped with one warning; training goes on.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -89,8 +90,7 @@ class SignalChannel(Channel):
             if width is None:
                 continue
             if not s.columns:
-                s = SignalSource(s.path, s.read, tuple(f"[{k}]" for k in range(width)), s.per_step, s.episode_sum,
-                                 s.group, s.user)  # fmt: skip
+                s = replace(s, columns=tuple(f"[{k}]" for k in range(width)))
             self.sources.append(s)
             self.widths.append(width)
         self.offsets = np.concatenate([[0], np.cumsum(self.widths)]).astype(int)
@@ -98,10 +98,10 @@ class SignalChannel(Channel):
         self.alive = [True] * len(self.sources)
         n = len(self.envs)
         self.summed = [i for i, s in enumerate(self.sources) if s.episode_sum]
-        self.ep_sum = np.zeros((n, sum(self.widths[i] for i in self.summed)))
+        self.ep_sum = [np.zeros((n, self.widths[i])) for i in self.summed]  # per summed source: (envs, width)
         self.seen_start = np.zeros(n, dtype=bool)
         self.frames: list[tuple[int, list[np.ndarray | None], bool]] = []
-        self.episodes: list[tuple[int, int, np.ndarray]] = []  # (row, env position, per-term sums)
+        self.episodes: list[tuple[int, int, list[np.ndarray]]] = []  # (row, env position, sums per summed source)
         self.styled: set[str] = set()
 
     def __bool__(self) -> bool:
@@ -197,7 +197,8 @@ class SignalChannel(Channel):
     # ------------------------------------------------------------------ buffering and sending
     def start(self, stream: rr.RecordingStream, *, static: bool) -> None:
         self.seen_start[:] = False
-        self.ep_sum[:] = 0
+        for sums in self.ep_sum:
+            sums[:] = 0
         self.styled = set()
         if static:
             for s in self.sources:
@@ -218,37 +219,58 @@ class SignalChannel(Channel):
         if step.started is not None:
             started = np.nonzero(step.started)[0]
             self.seen_start[started] = True
-            self.ep_sum[started] = 0
+            for sums in self.ep_sum:
+                sums[started] = 0
         if data is not None:
             self.frames.append((row, data, step.advance))
         if self.summed and step.advance and data is not None:
-            for k, i in enumerate(self.summed):
+            for sums, i in zip(self.ep_sum, self.summed, strict=True):
                 if data[i] is not None:
-                    self.ep_sum[:, k] += data[i][:, 0]
+                    sums += data[i]
         if step.ended is not None and step.ended.any():
             for j in np.nonzero(step.ended)[0]:
                 if self.seen_start[j] and self.summed:
-                    self.episodes.append((row, int(j), self.ep_sum[j].copy()))
+                    self.episodes.append((row, int(j), [sums[j].copy() for sums in self.ep_sum]))
                 self.seen_start[j] = True
-                self.ep_sum[j] = 0
+                for sums in self.ep_sum:
+                    sums[j] = 0
 
     def send(self, stream: rr.RecordingStream, times: TimeColumns) -> None:
         for i, s in enumerate(self.sources):
             frames = [(r, d[i]) for r, d, advance in self.frames if d[i] is not None and (advance or not s.per_step)]
             if frames:
                 values = np.stack([v for _, v in frames])  # (m, L, w)
-                self._send(stream, s.path, [r for r, _ in frames], values, times, s.columns, points=False)
+                self._send_source(stream, s, [r for r, _ in frames], values, times)
         if self.episodes:
+            rows = sorted({e[0] for e in self.episodes})
+            at = {r: x for x, r in enumerate(rows)}
             for k, i in enumerate(self.summed):
                 s = self.sources[i]
-                rows = sorted({e[0] for e in self.episodes})
-                at = {r: x for x, r in enumerate(rows)}
-                values = np.full((len(rows), len(self.envs), 1), np.nan)
+                values = np.full((len(rows), len(self.envs), self.widths[i]), np.nan)
                 for row, j, sums in self.episodes:
-                    values[at[row], j, 0] = sums[k]
-                path = "episode_return/" + s.path.split("/", 1)[-1]
-                self._send(stream, path, rows, values, times, s.columns, points=True, sparse=True)
+                    values[at[row], j] = sums[k]
+                for c, column in enumerate(s.columns):
+                    path = f"{self._episode_root(s)}/{column}" if s.split else self._episode_root(s)
+                    v = values[:, :, c : c + 1] if s.split else values
+                    self._send(stream, path, rows, v, times, (column,) if s.split else s.columns, points=True,
+                               sparse=True)  # fmt: skip
+                    if not s.split:
+                        break
         self.clear()
+
+    def _send_source(
+        self, stream: rr.RecordingStream, s: SignalSource, rows: list[int], values: np.ndarray, times: TimeColumns
+    ) -> None:
+        if not s.split:
+            self._send(stream, s.path, rows, values, times, s.columns, points=False)
+            return
+        for c, column in enumerate(s.columns):
+            self._send(stream, f"{s.path}/{column}", rows, values[:, :, c : c + 1], times, (column,), points=False)
+
+    @staticmethod
+    def _episode_root(s: SignalSource) -> str:
+        """Where a summed source's episode values go: ``episode_return`` (+ ``/<column>``) for the reward terms."""
+        return "episode_return" if s.path == "reward" else f"episode_return/{s.path}"
 
     def clear(self) -> None:
         self.frames, self.episodes = [], []
@@ -303,15 +325,15 @@ class SignalChannel(Channel):
     def views(self) -> Views:
         groups: dict[str, list[str]] = {}
         for s in self.sources:
-            name = "reward" if s.group == "reward" else s.group
-            groups.setdefault(name, []).append(s.path)
+            groups.setdefault(s.group, []).extend(s.column_paths())
         v = Views()
         for name, paths in groups.items():
             slot = "top" if name == "reward" else "middle"
             v.plot(name, [p for path in paths for p in self._entities(path)], slot=slot)
         for i in self.summed:
-            path = "episode_return/" + self.sources[i].path.split("/", 1)[-1]
-            v.plot("episode return", self._entities(path), slot="bottom")
+            s = self.sources[i]
+            paths = [f"{self._episode_root(s)}/{c}" for c in s.columns] if s.split else [self._episode_root(s)]
+            v.plot("episode return", [p for path in paths for p in self._entities(path)], slot="bottom")
         v.documents += [(f"{s.path} limits", self._limits_entity(s)) for s in self.sources if s.limits is not None]
         return v
 
