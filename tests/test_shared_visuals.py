@@ -35,11 +35,17 @@ FRAMES = 3
 N = 40  # grid quads per side
 
 
-def _stage() -> Usd.Stage:
+def _stage(robots: tuple[str, ...] = (ROBOT,)) -> Usd.Stage:
     s = Usd.Stage.CreateInMemory()
+    for robot in robots:
+        _robot(s, robot)
+    return s
+
+
+def _robot(s: Usd.Stage, robot: str) -> None:
     for body, xyz in (("base", (0.0, 0.0, 0.5)), ("arm", (0.3, 0.0, 0.5))):
-        UsdGeom.Xform.Define(s, f"{ROBOT}/{body}").AddTranslateOp().Set(Gf.Vec3d(*xyz))
-        mesh = UsdGeom.Mesh.Define(s, f"{ROBOT}/{body}/hull")
+        UsdGeom.Xform.Define(s, f"{robot}/{body}").AddTranslateOp().Set(Gf.Vec3d(*xyz))
+        mesh = UsdGeom.Mesh.Define(s, f"{robot}/{body}/hull")
         xs, ys = np.meshgrid(np.arange(N + 1) / 64.0, np.arange(N + 1) / 64.0)  # on the GLB's 2^-13 m grid
         points = np.stack([xs.ravel(), ys.ravel(), (xs.ravel() * 4.0) ** 2 / 8.0], axis=1).astype(np.float32)
         i, j = np.meshgrid(np.arange(N), np.arange(N))
@@ -50,13 +56,12 @@ def _stage() -> Usd.Stage:
         mesh.GetFaceVertexIndicesAttr().Set(Vt.IntArray.FromNumpy(quads.ravel().astype(np.int32)))
         if body == "base":
             mesh.AddTranslateOp().Set(Gf.Vec3d(0.1, 0.0, 0.0))
-            lamp = UsdGeom.Sphere.Define(s, f"{ROBOT}/base/hull/lamp")
+            lamp = UsdGeom.Sphere.Define(s, f"{robot}/base/hull/lamp")
             lamp.GetRadiusAttr().Set(0.02)
             lamp.AddTranslateOp().Set(Gf.Vec3d(0.0, 0.0, 0.05))
         else:
             mesh.AddTranslateOp().Set(Gf.Vec3d(0.0, 0.1, 0.0))
             mesh.AddRotateZOp().Set(90.0)
-    return s
 
 
 def _in_body(s: Usd.Stage, prim: str, body: str) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +76,7 @@ def _in_body(s: Usd.Stage, prim: str, body: str) -> tuple[np.ndarray, np.ndarray
     return np.array(xf.GetTranslation()), np.array([*q.GetImaginary(), q.GetReal()])
 
 
-def _context(s: Usd.Stage, layout: str) -> ChannelContext:
+def _context(s: Usd.Stage, layout: str, replicated: bool = True) -> ChannelContext:
     names = ("base", "arm")
     bodies = tuple(
         Body(
@@ -82,7 +87,7 @@ def _context(s: Usd.Stage, layout: str) -> ChannelContext:
             source=k,
             root=name == "base",
             kind="articulations",
-            prim=f"{ROBOT}/{name}",
+            prim=f"{ROBOT}/{name}" if replicated else f"/World/envs/env_{e}/Robot/{name}",
         )
         for e in ENVS
         for k, name in enumerate(names)
@@ -119,8 +124,8 @@ def _poses() -> np.ndarray:
     return out
 
 
-def _record(s: Usd.Stage, layout: str, path: Path) -> None:
-    ctx = _context(s, layout)
+def _record(s: Usd.Stage, layout: str, path: Path, replicated: bool = True) -> None:
+    ctx = _context(s, layout, replicated)
     chans = channels(ctx)
     rec = rr.RecordingStream("test_shared_visuals")
     rec.save(str(path))
@@ -200,3 +205,15 @@ def test_heavy_mesh_once_drawn_for_every_body_and_env(tmp_path: Path, layout: st
         np.testing.assert_allclose(vertices.min(axis=0), lamp_t - 0.02, atol=1e-4)  # the lamp alone, baked
         np.testing.assert_allclose(vertices.max(axis=0), lamp_t + 0.02, atol=1e-4)
         assert "/World/envs/instances/Robot/arm" not in ents or not ents["/World/envs/instances/Robot/arm"].static
+
+
+def test_each_env_with_its_own_prims_still_stores_the_hull_once(tmp_path: Path) -> None:
+    """Without replicated physics each env's bodies read their own prims: the heavy visuals (those of the first
+    logged env, drawn for every env) are still not logged below any env's body."""
+    s = _stage((ROBOT, "/World/envs/env_1/Robot"))
+    _record(s, "per_env", tmp_path / "own.rrd", replicated=False)
+    ents = read_rrd(tmp_path / "own.rrd")
+    assert [p for p, e in ents.items() if "Asset3D:blob" in e.static] == ["/World/envs/instances/Robot/base/hull"]
+    assert not [p for p, e in ents.items() if "Mesh3D:vertex_positions" in e.static]
+    for e in ENVS:
+        assert "Ellipsoids3D:half_sizes" in ents[f"/World/envs/env_{e}/Robot/base/hull/lamp"].static

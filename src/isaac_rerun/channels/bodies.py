@@ -59,13 +59,13 @@ def channels(ctx: ChannelContext) -> list[Channel]:
         out.append(GlobalPrims(ctx))
     shared = SharedVisuals(ctx)
     if not ctx.instanced:
-        out.append(PerEnvBodies(ctx, range(len(ctx.bodies)), shared.skipped))
+        out.append(PerEnvBodies(ctx, range(len(ctx.bodies)), share_heavy=bool(shared.groups)))
     else:
         global_rows = [r for r, b in enumerate(ctx.bodies) if b.env < 0]
         if global_rows:
-            out.append(PerEnvBodies(ctx, global_rows, shared.skipped))
+            out.append(PerEnvBodies(ctx, global_rows))
         if len(global_rows) < len(ctx.bodies):
-            out.append(InstancedBodies(ctx, shared.skipped))
+            out.append(InstancedBodies(ctx, share_heavy=bool(shared.groups)))
     if shared.groups:
         out.append(shared)
     return out
@@ -96,10 +96,10 @@ class GlobalPrims(Channel):
 class PerEnvBodies(Channel):
     """One entity per body (per env): static visuals below it, a ``Transform3D`` per frame."""
 
-    def __init__(self, ctx: ChannelContext, rows: Sequence[int], skipped: frozenset[str] = frozenset()):
+    def __init__(self, ctx: ChannelContext, rows: Sequence[int], *, share_heavy: bool = False):
         self.ctx = ctx
-        self.skipped = skipped
-        """Prim paths of the visuals :class:`SharedVisuals` draws (not logged below the bodies)."""
+        self.share_heavy = share_heavy
+        """:class:`SharedVisuals` draws the heavy visuals of the envs' bodies: they are not logged below them."""
         self.rows = np.asarray(rows, dtype=np.int64)
         self.all_rows = len(self.rows) == len(ctx.bodies)
         self.entities = [ctx.bodies[r].entity for r in self.rows]
@@ -113,7 +113,10 @@ class PerEnvBodies(Channel):
     def start(self, stream: rr.RecordingStream, *, static: bool) -> None:
         if static:
             for r, entity in zip(self.rows, self.entities, strict=True):
-                log_visuals(stream, entity, _without(self.ctx.visuals(int(r)), self.skipped))
+                visuals = self.ctx.visuals(int(r))
+                if self.share_heavy and self.ctx.bodies[r].env >= 0:
+                    visuals = _without(visuals, frozenset(v.prim_path for v in visuals if is_heavy(v)))
+                log_visuals(stream, entity, visuals)
 
     def gather(self, sample: Sample) -> np.ndarray:
         return sample.poses if self.all_rows else sample.poses[self.rows]
@@ -144,11 +147,12 @@ class InstancedBodies(Channel):
 
     Each body's visuals are baked into meshes in the body's frame (their offsets, scales and primitive shapes
     applied to the vertices): the untextured ones merged into one ``Mesh3D`` at the body's instanced path, a
-    textured one at its own path below it. So an instance's pose is the body's pose itself, and a frame is one row
-    of ``L`` poses per mesh, whatever the visual's transform.
+    textured one at its own path below it (with ``share_heavy``, the heavy ones are left to :class:`SharedVisuals`).
+    So an instance's pose is the body's pose itself, and a frame is one row of ``L`` poses per mesh, whatever the
+    visual's transform.
     """
 
-    def __init__(self, ctx: ChannelContext, skipped: frozenset[str] = frozenset()):
+    def __init__(self, ctx: ChannelContext, *, share_heavy: bool = False):
         self.ctx = ctx
         envs = ctx.logged_envs
         first = envs[0]
@@ -162,7 +166,9 @@ class InstancedBodies(Channel):
             root = instanced_path(body.entity, body.env)
             visuals = ctx.visuals(r)
             parts = [
-                (v, m) for v, m in zip(visuals, _body_matrices(visuals), strict=True) if v.prim_path not in skipped
+                (v, m)
+                for v, m in zip(visuals, _body_matrices(visuals), strict=True)
+                if not (share_heavy and is_heavy(v))
             ]
             for rel_path, mesh in baked_meshes(parts):
                 self.meshes.append((f"{root}/{rel_path}" if rel_path else root, mesh, s))
