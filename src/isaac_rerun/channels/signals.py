@@ -141,13 +141,14 @@ class SignalChannel(Channel):
         (NaN for a dropped signal)."""
         return self._read(None)
 
-    def _read(self, rows: Any) -> Any:
+    def _read(self, rows: Any, values: list[Any] | None = None) -> Any:
         import torch
 
         parts: list[Any] = []
         device = None
-        for i, s in enumerate(self.sources):
-            value = self._value(i, s)
+        if values is None:
+            values = [self._value(i, s) for i, s in enumerate(self.sources)]
+        for value in values:
             if value is not None:
                 t = torch.as_tensor(value)
                 device = t.device
@@ -181,14 +182,20 @@ class SignalChannel(Channel):
     def from_rows(self, rows: np.ndarray) -> list[np.ndarray | None]:
         """Rows ``(L, width)`` of :meth:`read_all` as :meth:`gather` returns them (per signal, None if dropped)."""
         return [
-            rows[:, a:b].astype(np.float64) if self.alive[i] else None
+            rows[:, a:b] if self.alive[i] else None
             for i, (a, b) in enumerate(zip(self.offsets[:-1], self.offsets[1:], strict=True))
         ]
 
     def gather(self, sample: Sample) -> list[np.ndarray | None]:
+        """The logged envs' rows of every signal (owned arrays): on the CPU picked straight out of each buffer; on a
+        GPU selected on the device and joined before one copy to the host."""
         if not self.sources:
             return []
-        joined = self._read(self._device_rows)
+        values = [self._value(i, s) for i, s in enumerate(self.sources)]
+        if all(v is None or getattr(v, "is_cpu", True) for v in values):
+            rows = self.rows
+            return [None if v is None else rows(v).reshape(len(self.envs), -1) for v in values]
+        joined = self._read(self._device_rows, values)
         return self.from_rows(np.array(joined.detach().cpu().numpy(), dtype=np.float32, copy=True))
 
     def _device_rows(self, device: Any) -> Any:
