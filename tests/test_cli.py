@@ -20,6 +20,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -753,6 +754,56 @@ def test_play_records_a_checkpoint_saved_by_train(rsl_rl_run: Run, reference: di
     listing = ls_json(run / "rerun", "--recursive")
     assert {s["name"] for s in listing["snippets"]} == {"rl-rerun-iteration-0", snippet.stem}
     print(f"rsl_rl play: {time.monotonic() - t0:.0f} s")
+
+
+@pytest.mark.isaaclab
+@pytest.mark.skipif(not HAS_ENTRYPOINTS, reason="needs Isaac Lab 3.x (isaaclab_rl.entrypoints)")
+def test_play_stops_on_max_steps_and_ctrl_c_finishes_the_open_snippet(rsl_rl_run: Run) -> None:
+    """``--rerun_max_steps N`` ends play by itself after N env steps, finishing the open snippet (the episode's reset
+    frame and N steps); without a limit play runs until Ctrl-C (SIGINT), which finishes the open snippet too."""
+    assert rsl_rl_run.result.returncode == 0, tail(rsl_rl_run.result)
+    run = rsl_rl_run.run_dir("logs/rsl_rl/isaac_rerun_testbed/*")
+    checkpoint = sorted(run.glob("model_*.pt"))[-1]
+    args = ["play", "--rl_library", "rsl_rl", "--task", TASK, "--device", "cpu", "--num_envs", "4"]
+    args += ["--checkpoint", str(checkpoint), "env.episode_length_s=20.0"]  # no episode ends before the limit
+    play_dir = run / "rerun" / "play"
+    shutil.rmtree(play_dir, ignore_errors=True)
+    res = cli(*args, "--rerun_max_steps", "12", cwd=rsl_rl_run.cwd, timeout=300)  # a missed limit: a timeout
+    assert res.returncode == 0, tail(res)
+    (snippet,) = play_dir.glob("*.rrd")
+    assert snippet.name == f"{checkpoint.stem}-episode-0.rrd"
+    verify([snippet])
+    props_ = snippet_props(snippet)
+    assert (props_["frames"], props_["first_env_step"], props_["last_env_step"]) == (13, 0, 11), props_
+    # no limit: Ctrl-C while the episode's snippet is open
+    shutil.rmtree(play_dir)
+    log = (rsl_rl_run.cwd / "play-sigint.log").open("w")
+    cmd = [sys.executable, "-m", "isaac_rerun", *args]
+    proc = subprocess.Popen(cmd, cwd=rsl_rl_run.cwd, stdout=log, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not list(play_dir.glob("*.rrd")) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(15.0)  # well into the snippet (the first steps of play are slow)
+        assert proc.poll() is None, (rsl_rl_run.cwd / "play-sigint.log").read_text()[-3000:]
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+    from rrd_readback import read_rrd
+
+    # every episode's snippet, the one open at Ctrl-C included, finished (footer, final properties) and whole
+    snippets = sorted(play_dir.glob("*.rrd"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+    assert snippets and snippets[0].name == f"{checkpoint.stem}-episode-0.rrd"
+    verify(snippets)
+    for snippet in snippets:
+        props_ = snippet_props(snippet)
+        assert props_["frames"] is not None and props_["frames"] >= 1, props_
+        base = read_rrd(snippet)["/World/envs/env_0/Robot/base"]
+        assert len(base.sorted_by("frame")) == props_["frames"], f"{snippet.name}: every frame, the buffered too"
 
 
 @pytest.mark.isaaclab
