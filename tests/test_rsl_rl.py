@@ -450,3 +450,54 @@ def test_settings_from_an_isaac_lab_runner_configclass():
     assert (cfg.iteration_interval, cfg.logged_envs, cfg.recording_length) == (50, [0, 1], 200)
     assert cfg.episode_trigger is every_third_episode
     assert AgentCfg().rerun.recording_length == 0  # each config instance has its own copy
+
+
+def test_worst_return_per_iteration_keeps_the_lowest_return_of_each_iteration(make_testbed_env, tmp_path):
+    """``worst_return(per_iteration=True)``: of the episodes that ended in each learning iteration (any env), the one
+    with the lowest return is written from the rolling history, whole (reset frame to terminal frame)."""
+    from isaac_rerun.filters import worst_return
+
+    env = make_testbed_env(num_envs=4, episode_length_s=0.25)  # 15-step time-outs: episodes end in every iteration
+    venv = RslRlVecEnvWrapper(env)
+    truth = Truth(venv)
+    out = tmp_path / "rerun"
+    rerun = {
+        "save_dir": str(out),
+        "iteration_trigger": lambda it: False,
+        "episode_filter": worst_return(per_iteration=True),
+    }
+    runner = RecordingRunner(venv, ppo_cfg(), str(tmp_path / "logs"), device="cpu", rerun=rerun)
+    try:
+        runner.learn(num_learning_iterations=4)
+    finally:
+        truth.remove()
+    assert len(truth.history) == 4 * NSPE
+    rewards = np.array([h["rewards"] for h in truth.history], dtype=np.float64)
+    dones = np.array([h["done"] for h in truth.history])
+    ended = []  # (env, its episode index, first step, last step, return)
+    for e in range(dones.shape[1]):
+        first, k = 0, 0
+        for s in np.flatnonzero(dones[:, e]):
+            ended.append((e, k, first, int(s), float(rewards[first : s + 1, e].sum())))
+            first, k = int(s) + 1, k + 1
+    want = []
+    for it in range(4):
+        inside = [ep for ep in ended if it * NSPE <= ep[3] < (it + 1) * NSPE]
+        assert inside, f"episodes must end in iteration {it} for this test to mean anything"
+        want.append(min(inside, key=lambda ep: (ep[4], ep[0])))
+    assert len({ep[4] for ep in ended}) > 1, "returns must differ for the choice to mean anything"
+    assert sorted(p.name for p in out.glob("*-worst-*.rrd")) == sorted(
+        f"rl-rerun-env-{e}-worst-episode-{k}.rrd" for e, k, *_ in want
+    )
+    for e, k, first, last, ret in want:
+        path = out / f"rl-rerun-env-{e}-worst-episode-{k}.rrd"
+        ents = read_rrd(path)
+        base = ents[f"/World/envs/env_{e}/Robot/pole"]
+        order = base.sorted_by("frame")
+        assert list(base.timeline("env_step", order)) == [max(first - 1, 0), *range(first, last + 1)], path.name
+        want_pole = [truth.pose(("step", s), ("articulations", "robot"), e, 2) for s in range(first, last + 1)]
+        got = base.vectors("Transform3D:translation", order)[1:]
+        np.testing.assert_allclose(got, np.array(want_pole)[:, :3], atol=1e-5, err_msg=path.name)
+        reward = ents[f"/scalars/env_{e}/reward"]
+        got_ret = sum(v[0] for v in reward.timeline("Scalars:scalars", reward.sorted_by("frame")))
+        np.testing.assert_allclose(got_ret, ret, rtol=1e-5, atol=1e-6, err_msg=path.name)
