@@ -180,3 +180,29 @@ def test_bad_history_options_raise_at_construction_and_write_nothing(testbed_env
             LogRerun(testbed_env, save_dir=out, **kwargs)
     assert not out.exists()
     assert "_reset_idx" not in testbed_env.unwrapped.__dict__
+
+
+def test_the_rate_limit_window_rolls_over_counting_kept_episodes(make_testbed_env, tmp_path):
+    """``max_saved_per_window=1, save_window=40``: of the terminated episodes, only the first to end in each window of
+    40 env steps is written (the others dropped with one warning per window), and the count starts again in the
+    next window."""
+    env = make_testbed_env(num_envs=4, episode_length_s=1.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, truth, rewards, terms, truncs = run(
+            env, tmp_path, 130, episode_filter=terminated(), history=200, max_saved_per_window=1, save_window=40
+        )
+    kept_all = [e for e in episodes(terms, truncs, rewards) if e[5]]
+    want = []
+    for w in range(4):
+        inside = sorted((e for e in kept_all if 40 * w <= e[3] < 40 * (w + 1)), key=lambda e: (e[3], e[0]))
+        want += inside[:1]
+    assert len(want) >= 2 and len(want) < len(kept_all), "windows with dropped episodes, several windows"
+    assert sorted(p.name for p in tmp_path.glob("*.rrd")) == sorted(
+        f"rl-rerun-env-{e[0]}-terminated-episode-{e[1]}.rrd" for e in want
+    )
+    for env_id, k, first, last, _, _ in want:
+        path = tmp_path / f"rl-rerun-env-{env_id}-terminated-episode-{k}.rrd"
+        check_episode(path, truth, env_id, first, last, rewards)
+    dropped = [w for w in caught if "max_saved_per_window" in str(w.message)]
+    assert dropped, "the dropped episodes are said"
