@@ -263,15 +263,10 @@ class Recorder:
         # every Python operation is slow: cold caches)
         if global_step is not None:
             self.global_step = int(global_step)
+        done = self.schedule.count(step_id, self._flag, dones, truncated)
+        if done is None:  # nothing open or due (and so no terminal frame gathered), the tracked env not done
+            return
         snapshot, self._snapshot = self._snapshot, None
-        schedule = self.schedule
-        flag = self._flag
-        if schedule.idle(step_id):
-            if not schedule.step_done(flag(dones) or (truncated is not None and flag(truncated))):
-                return
-            done = True
-        else:
-            done = flag(dones) or (truncated is not None and flag(truncated))
         if self._closed:
             return
         if self.history is not None:
@@ -287,7 +282,7 @@ class Recorder:
                 observations=observations,
             )
         self._step = (snapshot, dones, rewards, actions, truncated)
-        schedule.step(done)
+        self.schedule.step(done)
         self._step = ()
 
     def log_metrics(self, metrics: Mapping[str, Any], *, global_step: int | None = None) -> None:

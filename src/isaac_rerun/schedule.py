@@ -1,7 +1,8 @@
 """When snippets start and stop and which frames they get: counters, triggers and the one-step look-ahead (pure).
 
 :class:`Schedule` sees the tracked env's events — :meth:`~Schedule.begin` (the env was reset),
-:meth:`~Schedule.iteration_start`, :meth:`~Schedule.step` (a vector step finished, was the tracked env done?) — and
+:meth:`~Schedule.iteration_start`, :meth:`~Schedule.count` and :meth:`~Schedule.step` (a vector step finished;
+was the tracked env done?) — and
 tells the recorder what to do through four callbacks (:class:`Actions`): ``start_snippet(trigger, ident)``,
 ``stop_snippet()``, take a ``frame(reset)`` (the step's frame, or the next episode's first frame after an
 auto-reset), and
@@ -29,7 +30,7 @@ asked again at its own step, so the error surfaces where it belongs (with a note
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = ["Actions", "Schedule", "call_trigger"]
 
@@ -116,8 +117,7 @@ class Schedule:
     # ------------------------------------------------------------------ events
     def begin(self, next_step_id: int | None = None) -> None:
         """The env was reset: the tracked env's next episode starts; an open snippet gets the reset frame."""
-        self._due, self._due_for = _UNKNOWN, -2  # the step ids may jump: ask the trigger again
-        if next_step_id is not None:
+        if next_step_id is not None:  # the look-ahead's answer is kept for the step it was asked about
             self.step_id = int(next_step_id) - 1
         self._episode_starts()
         if self.open:
@@ -137,37 +137,44 @@ class Schedule:
         else:
             self._armed = self.iteration
 
-    def idle(self, step_id: int | None) -> bool:
-        """Count a step (its id: ``step_id``, default one more than the last); True when it needs nothing but the
-        tracked env's done flag (no snippet open, none due, no history): :meth:`step_done` then, else :meth:`step`."""
+    def count(self, step_id: int | None, flag: Callable[[Any], bool], dones: Any, truncated: Any) -> bool | None:
+        """Count a vector step (its id ``step_id``, default one more than the last) and read the tracked env's done
+        flag (``flag(dones)``, or ``flag(truncated)``). None: nothing to record (no snippet open or due, the tracked
+        env not done; the step trigger was asked about the next step) — the idle path, a counter, at most one trigger
+        call and one or two flag reads. Else the flag: call :meth:`step` with it."""
         sid = self.step_id = self.step_id + 1 if step_id is None else int(step_id)
         if self.open or self.always_hooked or self._start_at is not None:
-            return False
+            return flag(dones) or (truncated is not None and flag(truncated))
         if self._due_for != sid:
             self._due, self._due_for = self._ask(sid), sid
-        return not self._due
-
-    def step_done(self, tracked_done: bool) -> bool:
-        """After :meth:`idle` said True: the tracked env's done flag. False: nothing to record (look ahead now);
-        True: the step needs :meth:`step`."""
-        if tracked_done:
+        if self._due:
+            return flag(dones) or (truncated is not None and flag(truncated))
+        if flag(dones) or (truncated is not None and flag(truncated)):
             return True
-        sid = self.step_id
         trigger = self.step_trigger
-        if trigger is not None:
-            try:
-                ahead = trigger(sid + 1)
-            except Exception:  # asked again at its own step, where the error is raised
-                self._due, self._due_for = _UNKNOWN, -2
+        if trigger is None:  # nothing can be due: the hook is off (or goes off)
+            if self._hooked:
                 self._sync_hook()
-                return False
-            self._due, self._due_for = (("step", sid + 1) if ahead else None), sid + 1
-        if self._hooked != self._want_hook():
+            return None
+        try:
+            ahead = trigger(sid + 1)  # look ahead: the hook goes on the env only for a step that may be recorded
+        except Exception:  # asked again at its own step, where the error is raised
+            self._due, self._due_for = _UNKNOWN, -2
             self._sync_hook()
-        return False
+            return None
+        if ahead:
+            self._due, self._due_for = ("step", sid + 1), sid + 1
+            if not self._hooked:
+                self._sync_hook()
+        else:
+            self._due, self._due_for = None, sid + 1
+            if self._hooked:
+                self._sync_hook()
+        return None
 
     def step(self, tracked_done: bool) -> None:
-        """The step counted by :meth:`idle`: start what is due, record its frame, and the tracked env's episode end."""
+        """The step counted by :meth:`count`: start what is due, record its frame, and the tracked env's episode
+        end."""
         if self.closed:
             return
         sid = self.step_id
