@@ -533,3 +533,33 @@ def test_view_without_a_display_is_refused_before_writing(
         pytest.skip("the display check is Linux's")
     assert main(["compare", str(small_folder), "--out", str(tmp_path / "c.rrd"), "--view"]) == 2
     assert files_in(tmp_path) == []
+
+
+@needs_chunk_api
+@pytest.mark.parametrize("bodies", [1, 3])
+def test_envs_keeps_the_chosen_envs_instances_of_shared_visuals(tmp_path: Path, bodies: int) -> None:
+    """A shared visual (logged once per file, e.g. an A1 leg mesh) is drawn for ``bodies`` bodies in each of 4
+    recorded envs: a row holds ``bodies * 4`` instances, instance ``b * 4 + i`` for env position ``i``. ``--envs`` keeps
+    each body's instance of the chosen envs, values unchanged."""
+    from rerun.chunk import RrdReader
+
+    from isaac_rerun.compare import _instances
+
+    path = tmp_path / "shared.rrd"
+    rec = rr.RecordingStream("shared", recording_id="shared")
+    rec.save(str(path))
+    n, frames = 4, 3
+    translations = np.arange(frames * bodies * n * 3, dtype=np.float32).reshape(frames * bodies * n, 3)
+    rec.send_columns(
+        "/World/envs/instances/mesh",
+        indexes=[rr.TimeColumn("frame", sequence=np.arange(frames))],
+        columns=rr.InstancePoses3D.columns(translations=translations).partition([bodies * n] * frames),
+    )
+    rec.flush()
+    rec.disconnect()
+    (chunk,) = [c for c in RrdReader(str(path)).stream().to_chunks() if c.entity_path.endswith("mesh")]
+    batch = chunk.to_record_batch()
+    _, kept = _instances(chunk, batch, [1, 3], n)
+    got = kept.column("InstancePoses3D:translations").to_pylist()
+    want = translations.reshape(frames, bodies, n, 3)[:, :, [1, 3]].reshape(frames, bodies * 2, 3)
+    assert np.asarray(got, dtype=np.float32).tolist() == want.tolist()

@@ -282,8 +282,9 @@ def _env_of(entity: str) -> int | None:
 
 
 def _instances(chunk: Any, batch: Any, keep: Sequence[int], n: int) -> tuple[Any, Any]:
-    """The chunk with only the instances at positions ``keep`` of each row, where every row of a component holds
-    ``n`` instances (one per recorded env, in the order of the snippet's ``envs``); else unchanged. Kept values are
+    """The chunk with only the instances at positions ``keep`` of each block of ``n`` instances, where every row of a
+    component holds ``n`` instances (one per recorded env, in the order of the snippet's ``envs``) or ``u * n`` (a
+    shared visual drawn for ``u`` bodies in each env); else unchanged. Kept values are
     copied as they are (Arrow ``take``)."""
     import numpy as np
     import pyarrow as pa
@@ -296,10 +297,15 @@ def _instances(chunk: Any, batch: Any, keep: Sequence[int], n: int) -> tuple[Any
         if (f.metadata or {}).get(b"rerun:kind") != b"data" or not pa.types.is_list(col.type) or col.null_count:
             continue
         offsets = col.offsets.to_numpy().astype(np.int64)
-        if len(offsets) < 2 or not np.all(np.diff(offsets) == n):
+        sizes = np.diff(offsets)
+        if len(offsets) < 2 or not np.all(sizes == sizes[0]) or sizes[0] == 0 or sizes[0] % n:
             continue
-        take = (offsets[:-1, None] + picks[None, :]).reshape(-1)
-        new_offsets = pa.array(np.arange(len(offsets), dtype=np.int32) * len(picks))
+        # a row holds blocks of n instances, one per recorded env: a body's (n), or a shared visual's, drawn for each
+        # of u bodies in every env (u * n, instance b * n + i)
+        blocks = int(sizes[0]) // n
+        within = (np.arange(blocks)[:, None] * n + picks[None, :]).reshape(-1)
+        take = (offsets[:-1, None] + within[None, :]).reshape(-1)
+        new_offsets = pa.array(np.arange(len(offsets), dtype=np.int32) * len(within))
         columns[i] = pa.ListArray.from_arrays(new_offsets, col.values.take(pa.array(take)), type=col.type)
         changed = True
     if not changed:
