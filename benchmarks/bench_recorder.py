@@ -249,7 +249,8 @@ def history_cost(env: Any, steps: int, history: int) -> tuple[float, float, int]
 
 
 # ---------------------------------------------------------------------------------------------------------- report
-def machine() -> str:
+def machine(*extra: str) -> str:
+    """The machine and the versions that matter, in one line (``extra``: more of them)."""
     cpu = platform.processor() or ""
     try:
         with open("/proc/cpuinfo") as f:
@@ -261,6 +262,7 @@ def machine() -> str:
     return (
         f"{cpu} · {os.cpu_count()} cores · Python {platform.python_version()} · torch {torch.__version__} · "
         f"rerun-sdk {rr.__version__} · isaaclab {getattr(isaaclab, '__version__', '?')}"
+        + "".join(f" · {e}" for e in extra)
     )
 
 

@@ -24,15 +24,12 @@ simulator's, not the recorder's).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import rerun as rr
 import torch
 
 from isaac_rerun import LogRerun
@@ -42,19 +39,11 @@ CAMERA = "/World/sensors/camera"
 
 
 def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
-    except OSError:
-        pass
     import av
-    import isaaclab
 
-    return (
-        f"{cpu} · {os.cpu_count()} cores · Python {platform.python_version()} · torch {torch.__version__} · "
-        f"rerun-sdk {rr.__version__} · PyAV {av.__version__} · isaaclab {getattr(isaaclab, '__version__', '?')}"
-    )
+    from bench_recorder import machine as with_versions  # this folder: the recorder benchmark's machine line
+
+    return with_versions(f"PyAV {av.__version__}")
 
 
 def record(env, folder: Path, frames: int, codec: str) -> tuple[Path, np.ndarray]:
