@@ -244,8 +244,11 @@ def test_kept_episodes_carry_every_signal_equal_to_the_managers(make_managed_env
             want = [truth.frames[s][0]["reward_terms"][0][t] for s in episode]
             np.testing.assert_allclose(values[:, 0], want, rtol=1e-6, atol=1e-7)
         steps, values = _series(rec["/scalars/env_0/joint_pos"])
-        assert steps.tolist() == episode  # the kept reset frame has poses only
-        np.testing.assert_allclose(values, [truth.frames[s][0]["joint_pos"][0] for s in episode], rtol=1e-5, atol=1e-6)
+        assert steps.tolist() == [max(first - 1, 0), *episode]  # its reset frame (kept at the reset), then each step
+        want = [truth.frames[s][0]["joint_pos"][0] for s in episode]
+        np.testing.assert_allclose(values[1:], want, rtol=1e-5, atol=1e-6)
+        if k > 0:  # the reset frame: the state after the step that ended the episode before (its auto-reset)
+            np.testing.assert_allclose(values[0], truth.frames[first - 1][1]["joint_pos"][0], rtol=1e-5, atol=1e-6)
         props = rec[f"/__properties/{f.stem}"].static
         assert props["episode_reasons"] == [next(r for s, e, r in truth.ended if e == 0 and s == ends[k])]
     w.close()

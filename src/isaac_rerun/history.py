@@ -87,7 +87,7 @@ class KeptFrames:
     trigger: str
     ident: int  # the episode id (kept episodes) or the env step (NaN dumps)
     parts: list[np.ndarray]  # per asset: (F, 1 or N_a, B_a, 7) poses, as IsaacLabScene.rows_from_assets takes them
-    rows: dict[str, list[np.ndarray | None]]  # per channel key: each frame's (1, width) row of read_all (None: none)
+    rows: dict[str, list[np.ndarray]]  # per channel key: each frame's (1, width) row of its read_all
     steps: list[StepRows]
     env_steps: list[int]
     global_steps: list[int]
@@ -153,7 +153,7 @@ class History:
         self.sources = [(ch.key, ch.read_all) for ch in channels if ch.key and ch.read_all() is not None]
         widths = [int(read().shape[1]) for _, read in self.sources]
         per_frame = bodies * POSE_BYTES + c * 4 + c * 4 * (action_dim or 0) + c * 4 * sum(widths)
-        self.nbytes = self.k * per_frame + START_DEPTH * bodies * POSE_BYTES
+        self.nbytes = self.k * per_frame + START_DEPTH * (bodies * POSE_BYTES + c * 4 * sum(widths))
         """Bytes the history holds on the device (poses, rewards, actions, reset poses)."""
         if self.nbytes > cfg.max_history_bytes:
             raise ValueError(
@@ -174,6 +174,11 @@ class History:
         ]
         self.rings = {
             key: torch.full((self.k, c, w), float("nan"), dtype=torch.float32, device=self.device)
+            for (key, _), w in zip(self.sources, widths, strict=True)
+        }
+        # each channel's data at the first frame of each env's last START_DEPTH episodes (their reset frames)
+        self.start_rings = {
+            key: torch.full((START_DEPTH, c, w), float("nan"), dtype=torch.float32, device=self.device)
             for (key, _), w in zip(self.sources, widths, strict=True)
         }
         self.rewards = torch.zeros((self.k, c), dtype=torch.float32, device=self.device)
@@ -404,10 +409,11 @@ class History:
                 first = first.index_select(0, env_rows) if per_env else first
                 frames = torch.cat([first.unsqueeze(0), frames], dim=0)
             parts.append(frames.cpu().numpy().copy())
-        rows: dict[str, list[np.ndarray | None]] = {}
+        rows: dict[str, list[np.ndarray]] = {}
         for key, ring in self.rings.items():
             values = ring.index_select(0, slots)[:, j].cpu().numpy()  # (F, width)
-            rows[key] = [None] * with_reset + [values[i : i + 1] for i in range(len(values))]
+            reset = [self.start_rings[key][start, j : j + 1].cpu().numpy()] if with_reset else []
+            rows[key] = [*reset, *(values[i : i + 1] for i in range(len(values)))]
         rewards = self.rewards.index_select(0, slots)[:, j].cpu().numpy() if self.rewarded else None
         actions = None if self.actions is None else self.actions.index_select(0, slots)[:, j].cpu().numpy()
         steps: list[StepRows] = []
@@ -453,6 +459,10 @@ class History:
                 continue
             rows = torch.as_tensor(np.asarray(self.candidates)[envs], device=src.device, dtype=torch.long)
             ring.index_put_((depth, idx), src.index_select(0, rows).to(self.device))
+        for key, read in self.sources:
+            src = _tensor(read())
+            rows = torch.as_tensor(np.asarray(self.candidates)[envs], device=src.device, dtype=torch.long)
+            self.start_rings[key].index_put_((depth, idx), src.index_select(0, rows).to(self.device, torch.float32))
 
     def _copy_rows(self, out: Any, src: Any, per_env: bool = True) -> None:
         """``out[:] = src[candidates]`` without allocating when the candidates are all envs (or not per env)."""

@@ -42,7 +42,9 @@ def write_kept(
     if scene.cfg.env_layout == "origin":
         shift = scene.env_origins()
         poses[..., 0:3] -= shift[scene.row_envs][None]
-    mine = build_channels(scene.context(), cfg, history=True, like=channels)
+    # a channel that reads the simulator beyond the poses is written only if the history kept its data
+    built = build_channels(scene.context(), cfg, history=True, like=channels)
+    mine = [c for c in built if c.key in kept.rows or not c.reads_simulator]
     snippet = writer.open(
         name,
         mine,
@@ -57,9 +59,8 @@ def write_kept(
         sample = Sample(poses[i], shift)
         gathered = []
         for channel in mine:
-            if channel.key in kept.rows:  # kept by the history: None for a frame it has no data of
-                rows = kept.rows[channel.key][i]
-                gathered.append(None if rows is None else channel.from_rows(rows))
+            if channel.key in kept.rows:  # kept by the history
+                gathered.append(channel.from_rows(kept.rows[channel.key][i]))
             else:
                 gathered.append(channel.gather(sample))
         writer.capture(snippet, gathered, step, env_step=kept.env_steps[i], global_step=kept.global_steps[i])

@@ -92,5 +92,6 @@ def build_channels(
     if sig:
         channels.append(sig)
     if not history:
-        channels += [*sensors.channels(ctx), *markers.channels(ctx), *cameras.channels(ctx)]
+        channels += [*sensors.channels(ctx), *markers.channels(ctx)]
+    channels += cameras.channels(ctx)  # the rolling history keeps their frames too (CameraChannel.read_all)
     return channels

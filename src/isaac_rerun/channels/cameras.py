@@ -24,7 +24,9 @@ In the 3D view the images (and the video) appear on the camera's frustum; each a
 :meth:`CameraChannel.gather` returns plain owned numpy data (the frame's ``uint8`` RGB, ``float32`` depth, pose and
 intrinsics) and frames are encoded in :meth:`CameraChannel.append`, from the first frame after
 :meth:`CameraChannel.start` on: frames gathered earlier and kept (as the rolling history keeps frames) are encoded
-when they are written. The rolling history does not keep camera frames yet.
+when they are written. With the rolling history on, every candidate env's frame is read each step
+(:meth:`CameraChannel.read_all`: reading renders the camera; RGB kept as float32 on the device, 4 B per channel and
+pixel, counted in the history's stated memory), so kept episodes and NaN dumps are encoded as video when written.
 Raw images are large: while a camera's raw images (RGB or depth) are logged, frames are sent every 8 frames;
 every :data:`VIDEO_BUFFERED_FRAMES` frames for a camera recorded as video alone.
 """
@@ -36,6 +38,7 @@ from typing import Any
 import numpy as np
 import rerun as rr
 
+from isaac_rerun._arrays import as_tensor
 from isaac_rerun._util import WarnOnce
 from isaac_rerun.channels import video
 from isaac_rerun.channels.base import Channel, ChannelContext, Sample, StepRows, TimeColumns
@@ -75,12 +78,65 @@ class CameraChannel(SensorChannel):
             # only small video samples are buffered (raw images only after an encoder error): fewer, larger chunks
             self.max_buffered_frames = VIDEO_BUFFERED_FRAMES
         self._warn = WarnOnce()
+        self._history_layout: list[tuple[str, Any, tuple[int, ...]]] | None = None
 
     def start(self, stream: rr.RecordingStream, *, static: bool) -> None:
         if static:
             self._static = set()
         self.encoders = None  # a snippet starts: new encoders, so that its first frame is a keyframe
 
+    # ------------------------------------------------------------------ the rolling history
+    @property
+    def key(self) -> str:  # type: ignore[override]
+        """The history keeps this camera's frames under this name (a kept episode's video is encoded when written)."""
+        return f"camera:{self.name}"
+
+    def _parts(self) -> list[tuple[str, Any, tuple[int, ...]]]:
+        """What a frame of this camera holds, in order: (field, every env's data, per-env shape)."""
+        data = self.sensor.data
+        output = data.output
+        parts: list[tuple[str, Any, tuple[int, ...]]] = []
+        rgb = next((k for k in _RGB if k in output), None)
+        if rgb is not None:
+            t = as_tensor(output[rgb])[..., :3]
+            parts.append(("rgb", t, tuple(t.shape[1:])))
+        depth = next((k for k in _DEPTH if k in output), None)
+        if depth is not None:
+            t = as_tensor(output[depth])[..., 0]
+            parts.append(("depth", t, tuple(t.shape[1:])))
+        for name, attr in (("pos", "pos_w"), ("quat", "quat_w_ros"), ("K", "intrinsic_matrices")):
+            t = as_tensor(getattr(data, attr))
+            parts.append((name, t, tuple(t.shape[1:])))
+        return parts
+
+    def read_all(self) -> Any:
+        """Every env's frame (RGB, depth, pose, intrinsics) as one ``(num_envs, width)`` float32 tensor on the
+        simulation device, for the rolling history (reading a camera's data renders it: every step, every candidate
+        env, while the history is on)."""
+        import torch
+
+        parts = self._parts()
+        if not parts or not all(isinstance(t, torch.Tensor) for _, t, _ in parts):
+            return None
+        return torch.cat([t.reshape(t.shape[0], -1).to(torch.float32) for _, t, _ in parts], dim=1)
+
+    def from_rows(self, rows: np.ndarray) -> Any:
+        """Rows of :meth:`read_all` as :meth:`gather` returns them (the pose in the world frame)."""
+        frame: dict[str, np.ndarray] = {}
+        start = 0
+        for name, _, shape in self._layout():
+            width = int(np.prod(shape))
+            values = rows[:, start : start + width].reshape(len(rows), *shape)
+            start += width
+            frame[name] = np.clip(np.rint(values), 0, 255).astype(np.uint8) if name == "rgb" else values
+        return frame
+
+    def _layout(self) -> list[tuple[str, Any, tuple[int, ...]]]:
+        if self._history_layout is None:
+            self._history_layout = self._parts()
+        return self._history_layout
+
+    # ------------------------------------------------------------------ frames
     def gather(self, sample: Sample) -> Any:
         rows = self.ctx.rows
         data = self.sensor.data
