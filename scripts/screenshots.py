@@ -238,9 +238,9 @@ def record(folder: Path, args: argparse.Namespace) -> Path:
 
 
 def pictures(framing: dict) -> dict[str, tuple[object, tuple[int, int]]]:
-    """Blueprint and window size of each picture: the recorder's own layout (3D scene + plots) and the 3D view alone.
-    Both select the snippet's ``frame`` timeline, on which the trails' visible range is set, and follow it to its
-    last frame."""
+    """Blueprint and window size of each picture: the recorder's own layout (3D scene + plots), the same with the
+    command and episode-end tabs shown (``signals.png``), and the 3D view alone. All select the snippet's ``frame``
+    timeline, on which the trails' visible range is set, and follow it to its last frame."""
     import rerun.blueprint as rrb
 
     from isaac_rerun.blueprint import default_blueprint
@@ -254,6 +254,20 @@ def pictures(framing: dict) -> dict[str, tuple[object, tuple[int, int]]]:
         "recording.png": (
             rrb.Blueprint(
                 full.root_container,
+                rrb.TimePanel(timeline="frame", play_state="following", state="collapsed"),
+                top,
+                collapse_panels=True,
+            ),
+            (1280, 720),
+        ),
+        "signals.png": (
+            rrb.Blueprint(
+                default_blueprint(
+                    Views(**framing["views"]),
+                    eye=eye,
+                    frame_timeline="frame",
+                    active={"middle": "command base_velocity", "bottom": "episodes"},
+                ).root_container,
                 rrb.TimePanel(timeline="frame", play_state="following", state="collapsed"),
                 top,
                 collapse_panels=True,

@@ -50,9 +50,11 @@ def default_blueprint(
     eye: tuple[Any, Any] | None = None,
     frame_timeline: str = "frame",
     scene_origin: str = "/World",
+    active: dict[str, str] | None = None,
 ) -> rrb.Blueprint:
     """The layout for ``views`` (:func:`merged_views`): the 3D view framed by ``eye`` = (position, look target)
-    beside the plots, the time panel on ``frame_timeline``."""
+    beside the plots, the time panel on ``frame_timeline``; ``active``: the tab shown first per slot (``{"bottom":
+    "episodes"}``; default the first)."""
 
     def plot(name: str, contents: list[str]) -> rrb.TimeSeriesView:
         return rrb.TimeSeriesView(name=name, origin="/", contents=contents)
@@ -67,7 +69,7 @@ def default_blueprint(
         if len(slots[slot]) == 1:
             column.append(slots[slot][0])
         elif slots[slot]:
-            column.append(rrb.Tabs(*slots[slot]))
+            column.append(rrb.Tabs(*slots[slot], active_tab=(active or {}).get(slot)))
     scene = _compat.spatial3d_view("scene", scene_origin, eye, views.growing, frame_timeline)
     if column:
         main: Any = rrb.Horizontal(scene, rrb.Vertical(*column), column_shares=[3, 2])
