@@ -193,7 +193,8 @@ class MarkerChannel(Channel):
 
     # ------------------------------------------------------------------ per frame
     def start(self, stream: rr.RecordingStream, *, static: bool) -> None:
-        self._styled = set()
+        if static:  # a new stream: its styles are logged again (a stream already styled keeps them)
+            self._styled = set()
 
     def gather(self, sample: Sample) -> Any:
         _dispatch_debug_vis()

@@ -62,7 +62,8 @@ class ScalarChannel(Channel):
 
     def start(self, stream: rr.RecordingStream, *, static: bool) -> None:
         self.seen_start[:] = False
-        self.styled = set()
+        if static:  # a new stream: its series styles are logged again
+            self.styled = set()
         self.completed = []
 
     def append(self, row: int, data: Any, step: StepRows) -> None:

@@ -206,7 +206,8 @@ class SignalChannel(Channel):
         self.seen_start[:] = False
         for sums in self.ep_sum:
             sums[:] = 0
-        self.styled = set()
+        if static:  # a new stream: its series styles are logged again
+            self.styled = set()
         if static:
             for s in self.sources:
                 if s.limits is not None:
