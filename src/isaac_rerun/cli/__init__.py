@@ -117,7 +117,10 @@ def _train_or_play(action: str, argv: list[str]) -> int:
         if backend == "loop":
             from isaac_rerun.cli.loop import loop_parser
 
-            loop_parser(action).print_help()
+            parser = loop_parser(action)
+            if action == "train":
+                add_launch_args(parser)  # isaac-rerun train --num_gpus starts the own loop on every rank too
+            parser.print_help()
             return 0
         if ns.rl_library is None:
             front.print_help()
