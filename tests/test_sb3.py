@@ -226,8 +226,11 @@ def check_snippet(path: Path, snip: Snip, truth: Truth, logged_envs, step_dt, *,
             n_steps = np.cumsum([kind == "step" for kind, _ in frames])
             np.testing.assert_allclose(ent.timeline("sim_time", order), n_steps * step_dt, atol=1e-6)
         root = f"/scalars/env_{env}"
-        if not scalars:
-            assert not any(p.startswith("/scalars") for p in ents)
+        if not scalars:  # no reward, action or episode return plots; the joints (builtin_signals) are another option
+            plots = {p for p in ents if p.startswith("/scalars")}
+            assert not plots & {f"{root}/{m}" for m in ("reward", "action", "episode_return")}, sorted(plots)
+            joints = {f"{root}/{m}" for m in ("joint_pos", "joint_vel", "joint_effort", "episode_length")}
+            assert plots <= joints | {"/scalars/limits/joint_pos"}, plots
             continue
         # reward and action: one row per step frame (not on the reset frames), the env's own values
         for what, key in (("reward", "reward"), ("action", "action")):
