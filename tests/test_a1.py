@@ -1036,7 +1036,7 @@ def test_task_signals_equal_the_managers(a1_env, tmp_path, layout):
     """On Isaac Lab's own A1 task: every reward term's contribution (weighted value x step_dt) at every frame of every
     logged env, the velocity command, the joints and actions named by the A1's joints, and each whole episode's
     termination reason (env 0 is flipped twice: two ``base_contact`` ends) equal the managers' own buffers."""
-    from tests.test_signals import Truth, _expected_state, _series
+    from tests.test_signals import Truth, _expected_state, env_series
 
     from isaac_rerun import LogRerun
 
@@ -1070,11 +1070,7 @@ def test_task_signals_equal_the_managers(a1_env, tmp_path, layout):
     assert [why for _, why in ends0][:2] == ["base_contact", "base_contact"], truth.ended
 
     def entity(j: int, path: str) -> tuple[np.ndarray, np.ndarray]:
-        if layout == "per_env":
-            return _series(rec[f"/scalars/env_{logged[j]}/{path}"])
-        at, values = _series(rec[f"/scalars/{path}"])
-        width = values.shape[1] // len(logged)
-        return at, values[:, j * width : (j + 1) * width]
+        return env_series(rec, layout, logged, j, path)
 
     all_terms = list(base.reward_manager.active_terms)
     for j in range(len(logged)):

@@ -100,6 +100,16 @@ def _series(ent: Any, reset: bool = False) -> tuple[np.ndarray, np.ndarray]:
     return steps, values
 
 
+def env_series(rec: dict[str, Any], layout: str, logged: list[int], j: int, path: str) -> tuple[np.ndarray, np.ndarray]:
+    """(env_step, values) of signal ``path`` of logged env position ``j``: its own entity (per-env layout), or its
+    columns of the one entity with a series per env and column (instanced)."""
+    if layout == "per_env":
+        return _series(rec[f"/scalars/env_{logged[j]}/{path}"])
+    steps, values = _series(rec[f"/scalars/{path}"])
+    width = values.shape[1] // len(logged)
+    return steps, values[:, j * width : (j + 1) * width]
+
+
 def _expected_state(truth: Truth, key: str, j: int, steps: np.ndarray) -> np.ndarray:
     """The state the frames at ``steps`` (frame order) must show for logged env position ``j``: the first frame of a
     step is its step frame, a second one at the same step its reset frame."""
@@ -123,11 +133,7 @@ def test_manager_signals_equal_the_managers_buffers_at_every_frame(make_managed_
     assert not any(p.endswith("metric_only") for p in rec)
 
     def entity(j: int, path: str) -> tuple[np.ndarray, np.ndarray]:
-        if layout == "per_env":
-            return _series(rec[f"/scalars/env_{logged[j]}/{path}"])
-        steps, values = _series(rec[f"/scalars/{path}"])
-        width = values.shape[1] // len(logged)
-        return steps, values[:, j * width : (j + 1) * width]
+        return env_series(rec, layout, logged, j, path)
 
     for j in range(len(logged)):
         # every reward term at every step frame (none on reset frames), and they add up to the reward
