@@ -419,3 +419,29 @@ def test_row_selection_returns_owned_arrays_and_the_tracked_flag(rows):
     assert select.flag(flags) is False
     flags[rows[0]] = True  # in place, as Isaac Lab's done buffers
     assert select.flag(flags) is True
+
+
+def test_the_tracked_done_flag_follows_both_buffers_in_place():
+    """``RowSelector.done`` is the tracked env's ``terminated | truncated``; the views it leaves in ``pair`` (which
+    the recorder's idle path reads instead of calling it) follow Isaac Lab's in-place writes to both buffers."""
+    torch = pytest.importorskip("torch")
+    from isaac_rerun._arrays import RowSelector
+
+    select = RowSelector([2, 0])
+    terminated = torch.zeros(4, dtype=torch.bool)
+    time_outs = torch.zeros(4, dtype=torch.bool)
+
+    def fast() -> bool:
+        pair = select.pair
+        assert pair[0] is terminated and pair[2] is time_outs
+        return bool(pair[1][select.first] or pair[3][select.first])
+
+    assert select.done(terminated, time_outs) is False and fast() is False
+    time_outs[2] = True
+    assert select.done(terminated, time_outs) is True and fast() is True
+    time_outs[2], terminated[0] = False, True  # another env ended: not the tracked one
+    assert fast() is False and select.done(terminated, time_outs) is False
+    terminated[2] = True
+    assert fast() is True
+    assert select.done(terminated.clone()) is True  # a fresh tensor: read, and remembered without a time-out buffer
+    assert select.pair[2] is None and select.pair[3] is None

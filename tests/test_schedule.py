@@ -61,7 +61,7 @@ def run(dones: list[bool], **triggers: Any) -> tuple[Tape, Schedule]:
         if tape.on:
             tape.hooked_at.append(s)
             schedule.terminal_frame_wanted()
-        result = schedule.count(None, bool, done, None)
+        result = schedule.count(None, done)
         if result is not None:
             schedule.step(result)
     schedule.close()
@@ -109,10 +109,10 @@ def test_a_trigger_is_called_once_per_step_and_one_that_raises_raises_at_its_own
     schedule.begin_run()
     schedule.begin()
     for s in range(7):
-        assert schedule.count(None, bool, False, None) is None, s
+        assert schedule.count(None, False) is None, s
     assert tape.on  # the look-ahead could not ask about step 7: it may be recorded
     with pytest.raises(RuntimeError, match="boom") as info:
-        schedule.count(None, bool, False, None)
+        schedule.count(None, False)
     assert any("step_trigger(7)" in note for note in info.value.__notes__)
     assert sorted(set(calls)) == list(range(8)) and [c for c in calls if c != 7] == list(range(7))
 
@@ -138,7 +138,7 @@ def test_iteration_trigger_with_a_length_starts_at_the_iterations_first_step():
     for it, s in itertools.product(range(3), range(4)):
         if s == 0:
             schedule.iteration_start(it)
-        result = schedule.count(None, bool, False, None)
+        result = schedule.count(None, False)
         if result is not None:
             schedule.step(result)
     schedule.close()

@@ -46,8 +46,12 @@ class RowSelector:
         """The rows as a numpy index: a slice when they are contiguous (cheaper), else the index array."""
         self._device: dict[str, Any] = {}
         self._views: dict[int, tuple[Any, np.ndarray]] = {}  # numpy views of CPU tensors seen (kept alive), by id
-        self._first = int(self.host[0]) if len(self.host) else 0
+        self.first = int(self.host[0]) if len(self.host) else 0
+        """The first row (the tracked env)."""
         self._flags: list[tuple[Any, tuple[int, int], Any]] = []  # flag views: (tensor, memory, view)
+        self.pair: tuple[Any, Any, Any, Any] = (object(), None, object(), None)
+        """The done and time-out buffers last read by :meth:`done`, with their flag views: ``(dones, view, truncated,
+        view or None)``."""
 
     def flag(self, x: Any) -> bool:
         """The first row's entry of a per-row flag array (the tracked env's done flag) as a bool.
@@ -58,12 +62,12 @@ class RowSelector:
         """
         flags = self._flags
         if flags and flags[0][0] is x:  # the same buffer as last time (Isaac Lab's done flags): one check, one index
-            return bool(flags[0][2][self._first])
+            return bool(flags[0][2][self.first])
         for cached in flags:
             if cached[0] is x:
-                return bool(cached[2][self._first])
+                return bool(cached[2][self.first])
         if isinstance(x, np.ndarray):
-            return bool(x.reshape(-1)[self._first])
+            return bool(x.reshape(-1)[self.first])
         x = as_tensor(x)
         if getattr(x, "is_cpu", False) and x.is_contiguous():
             key = (x.data_ptr(), x.numel())
@@ -72,8 +76,19 @@ class RowSelector:
                 view = _flag_view(x.detach().numpy())
             # keep the tensor: its memory cannot be reused by another one while we hold the view
             self._flags = [(x, key, view), *self._flags[:1]]
-            return bool(view[self._first])
-        return bool(x.reshape(-1)[self._first])
+            return bool(view[self.first])
+        return bool(x.reshape(-1)[self.first])
+
+    def done(self, dones: Any, truncated: Any = None) -> bool:
+        """The first row's ``dones`` flag, or its ``truncated`` flag (when given): whether the tracked env's episode
+        ended. When both are buffers with cached views (Isaac Lab's, handed out every step), :attr:`pair` holds them
+        for the caller's own check: ``pair[0] is dones and pair[2] is truncated`` → ``pair[1][i] or pair[3][i]``."""
+        flag = self.flag
+        ended = flag(dones) or (truncated is not None and flag(truncated))
+        views = {id(c[0]): c[2] for c in self._flags}
+        if id(dones) in views and (truncated is None or id(truncated) in views):
+            self.pair = (dones, views[id(dones)], truncated, None if truncated is None else views[id(truncated)])
+        return bool(ended)
 
     def numpy_view(self, x: Any) -> np.ndarray:
         """The numpy view of a CPU tensor's memory, cached while the same tensor comes back: Isaac Lab hands out the

@@ -154,7 +154,6 @@ class Recorder:
         self._step: tuple[Any, ...] = ()  # (snapshot, dones, rewards, actions, truncated) of the step in progress
         self._manual: tuple[str, str] | None = None  # a snippet started by name (start())
         self._select = scene.env_rows  # the logged envs' rows of per-env arrays (dones, rewards, actions)
-        self._flag = self._select.flag  # the tracked env's flag of a per-env array
         self._jumped = np.ones(len(self.logged_envs), dtype=bool)  # a logged env reset since the last captured frame
         self._started: np.ndarray | None = None  # the envs seen from their start on the next reset frame
         self._tracked_only = np.zeros(len(self.logged_envs), dtype=bool)
@@ -259,11 +258,17 @@ class Recorder:
             The step's observations (checked by the NaN guard) and the framework's ``extras`` / ``info`` (an ended
             episode's ``ep.info``); used only when the rolling history is on.
         """
-        # the idle path: a counter, at most one trigger call and one or two flag reads (right after a CPU env.step()
+        # the idle path: one flag read, a counter and at most one trigger call (right after a CPU env.step()
         # every Python operation is slow: cold caches)
         if global_step is not None:
             self.global_step = int(global_step)
-        done = self.schedule.count(step_id, self._flag, dones, truncated)
+        select = self._select
+        pair = select.pair  # the tracked env's done flag: Isaac Lab hands out the same buffers every step
+        if pair[0] is dones and pair[2] is truncated:
+            ended = pair[1][select.first] or (pair[3] is not None and pair[3][select.first])
+        else:
+            ended = select.done(dones, truncated)
+        done = self.schedule.count(step_id, ended)
         if done is None:  # nothing open or due (and so no terminal frame gathered), the tracked env not done
             return
         snapshot, self._snapshot = self._snapshot, None

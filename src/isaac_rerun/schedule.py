@@ -30,7 +30,7 @@ asked again at its own step, so the error surfaces where it belongs (with a note
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 __all__ = ["Actions", "Schedule", "call_trigger"]
 
@@ -113,6 +113,7 @@ class Schedule:
         self._armed: int | None = None  # an iteration waiting for the tracked env's next episode
         self._start_at: int | None = None  # an iteration whose first step starts a snippet
         self._hooked = False
+        self._idle_at = -2  # a step known idle: nothing open, due or armed at it, the hook off (the fast path)
 
     # ------------------------------------------------------------------ events
     def begin(self, next_step_id: int | None = None) -> None:
@@ -133,43 +134,38 @@ class Schedule:
             return
         if self.recording_length > 0:
             self._start_at = self.iteration
+            self._idle_at = -2
             self._sync_hook()
         else:
             self._armed = self.iteration
 
-    def count(self, step_id: int | None, flag: Callable[[Any], bool], dones: Any, truncated: Any) -> bool | None:
-        """Count a vector step (its id ``step_id``, default one more than the last) and read the tracked env's done
-        flag (``flag(dones)``, or ``flag(truncated)``). None: nothing to record (no snippet open or due, the tracked
-        env not done; the step trigger was asked about the next step) — the idle path, a counter, at most one trigger
-        call and one or two flag reads. Else the flag: call :meth:`step` with it."""
+    def count(self, step_id: int | None, ended: bool) -> bool | None:
+        """Count a vector step (its id ``step_id``, default one more than the last) whose end the tracked env
+        reached (``ended``: its episode ended). None: nothing to record (no snippet open or due, the tracked env
+        not done; the step trigger was asked about the next step) — the idle path: a counter, one check of the
+        look-ahead's answer and at most one trigger call. Else ``ended``: call :meth:`step` with it."""
         sid = self.step_id = self.step_id + 1 if step_id is None else int(step_id)
-        if self.open or self.always_hooked or self._start_at is not None:
-            return flag(dones) or (truncated is not None and flag(truncated))
-        if self._due_for != sid:
-            self._due, self._due_for = self._ask(sid), sid
-        if self._due:
-            return flag(dones) or (truncated is not None and flag(truncated))
-        if flag(dones) or (truncated is not None and flag(truncated)):
+        if self._idle_at != sid:  # something may be open, due or armed at this step: the general path
+            if self._due_for != sid and not (self.open or self._start_at is not None):
+                self._due, self._due_for = self._ask(sid), sid  # a trigger that raises does it at its own step
+            return ended
+        if ended:
             return True
         trigger = self.step_trigger
-        if trigger is None:  # nothing can be due: the hook is off (or goes off)
-            if self._hooked:
-                self._sync_hook()
+        if trigger is None:
+            self._idle_at = sid + 1
             return None
         try:
             ahead = trigger(sid + 1)  # look ahead: the hook goes on the env only for a step that may be recorded
         except Exception:  # asked again at its own step, where the error is raised
-            self._due, self._due_for = _UNKNOWN, -2
+            self._due, self._due_for, self._idle_at = _UNKNOWN, -2, -2
             self._sync_hook()
             return None
         if ahead:
             self._due, self._due_for = ("step", sid + 1), sid + 1
-            if not self._hooked:
-                self._sync_hook()
-        else:
-            self._due, self._due_for = None, sid + 1
-            if self._hooked:
-                self._sync_hook()
+            self._sync_hook()
+        else:  # the hook is off already (the look-ahead that made this step idle took it off)
+            self._due, self._due_for, self._idle_at = None, sid + 1, sid + 1
         return None
 
     def step(self, tracked_done: bool) -> None:
@@ -212,6 +208,7 @@ class Schedule:
         self.stop()
         self._due, self._due_for = _UNKNOWN, -2
         self._armed = self._start_at = None
+        self._idle_at = -2
         self.run_on = False
         self._sync_hook()
 
@@ -234,6 +231,7 @@ class Schedule:
     # ------------------------------------------------------------------ inside
     def _start(self, trigger: str, ident: int) -> None:
         self.stop()
+        self._idle_at = -2
         self.open = bool(self.actions.start_snippet(trigger, ident))
         self.frames = 0
 
@@ -284,6 +282,8 @@ class Schedule:
             except Exception:  # asked again at that step
                 self._due, self._due_for = _UNKNOWN, -2
         self._sync_hook()
+        quiet = not (self._hooked or self.open or self._due is not None or self._start_at is not None)
+        self._idle_at = nxt if quiet and self._due_for == nxt else -2
 
     def _want_hook(self) -> bool:
         if not self.run_on or self.closed:
