@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -105,3 +107,18 @@ class WarnOnce:
         if key not in self.seen:
             self.seen.add(key)
             warnings.warn(message, RuntimeWarning, stacklevel=stacklevel)
+
+
+def close_at_exit(obj: Any) -> Callable[[], None]:
+    """Register an exit hook that calls ``obj.close()`` if ``obj`` still exists (a weak reference: the hook does not
+    keep it alive); returns the hook, for ``atexit.unregister``. Hooks registered after Rerun's import run before its
+    own exit hook (atexit runs them last in, first out), so an open snippet is finished while Rerun still sends."""
+    ref = weakref.ref(obj)
+
+    def close() -> None:
+        alive = ref()
+        if alive is not None:
+            alive.close()
+
+    atexit.register(close)
+    return close

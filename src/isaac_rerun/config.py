@@ -38,7 +38,7 @@ from isaac_rerun.signals import (
     check_builtin_signals,
     check_signals,
 )
-from isaac_rerun.triggers import Trigger, validate_recording_length, validate_trigger
+from isaac_rerun.triggers import Trigger, capped_cubic_video_schedule, validate_recording_length, validate_trigger
 
 __all__ = [
     "BUILTIN_SIGNALS",
@@ -520,6 +520,16 @@ class RecordingCfg(_Options):
         f = self.episode_filter
         window = getattr(f, "window", None) if callable(getattr(f, "select", None)) else None
         return int(window) if isinstance(window, int) and not isinstance(window, bool) else None
+
+    @property
+    def effective_episode_trigger(self) -> Trigger | None:
+        """``episode_trigger``; with no trigger and no history, the default
+        :func:`~isaac_rerun.triggers.capped_cubic_video_schedule` (with only an episode filter nothing is recorded
+        before it keeps an episode)."""
+        triggers = (self.episode_trigger, self.step_trigger, self.iteration_trigger)
+        if all(t is None for t in triggers) and not self.history_on:
+            return capped_cubic_video_schedule
+        return self.episode_trigger  # type: ignore[return-value]
 
     @property
     def history_length(self) -> int:

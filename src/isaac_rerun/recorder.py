@@ -21,23 +21,20 @@ flushing and properties: :mod:`isaac_rerun.snippets`; the rolling history: :mod:
 from __future__ import annotations
 
 import atexit
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from isaac_rerun._util import WarnOnce
+from isaac_rerun._util import WarnOnce, close_at_exit
 from isaac_rerun.blueprint import BlueprintCache
-from isaac_rerun.channels import Channel, StepRows, build_channels
+from isaac_rerun.channels import Channel, build_channels
 from isaac_rerun.config import RecordingCfg
 from isaac_rerun.envs import ResetHook
+from isaac_rerun.frames import FrameTaker
 from isaac_rerun.outputs import MetricsLog, Output, Sink
 from isaac_rerun.scene import IsaacLabScene
 from isaac_rerun.schedule import Schedule
-from isaac_rerun.snippets import Snippet, SnippetWriter
-from isaac_rerun.triggers import capped_cubic_video_schedule
+from isaac_rerun.snippets import Snippet, SnippetWriter, snippet_facts
 
 if TYPE_CHECKING:
     from isaac_rerun.history import History, KeptFrames
@@ -103,17 +100,9 @@ class Recorder:
         self.logged_envs = scene.logged_envs
         self.tracked_env = self.logged_envs[0]
         self._warn = WarnOnce()
-        episode_trigger = cfg.episode_trigger
-        if (
-            episode_trigger is None
-            and cfg.step_trigger is None
-            and cfg.iteration_trigger is None
-            and not cfg.history_on
-        ):
-            episode_trigger = capped_cubic_video_schedule  # with only an episode filter nothing is recorded before
         self.schedule = Schedule(
             self,
-            episode_trigger=episode_trigger,  # type: ignore[arg-type]
+            episode_trigger=cfg.effective_episode_trigger,
             step_trigger=cfg.step_trigger,  # type: ignore[arg-type]
             iteration_trigger=cfg.iteration_trigger,  # type: ignore[arg-type]
             recording_length=cfg.recording_length,
@@ -150,22 +139,15 @@ class Recorder:
         self._closed = False
         self._hook_target = reset_hook_target
         self._hook: ResetHook | None = None
-        self._snapshot: list[Any] | None = None  # the terminal frame gathered inside env.step()
-        self._step: tuple[Any, ...] = ()  # (snapshot, dones, rewards, actions, truncated) of the step in progress
+        self._step: tuple[Any, ...] = ()  # (terminal frame, dones, rewards, actions, truncated) of the step
         self._manual: tuple[str, str] | None = None  # a snippet started by name (start())
         self._select = scene.env_rows  # the logged envs' rows of per-env arrays (dones, rewards, actions)
-        self._jumped = np.ones(len(self.logged_envs), dtype=bool)  # a logged env reset since the last captured frame
-        self._started: np.ndarray | None = None  # the envs seen from their start on the next reset frame
-        self._tracked_only = np.zeros(len(self.logged_envs), dtype=bool)
-        self._tracked_only[0] = True
         view = getattr(scene, "env_view", None)
-        self._reasons = view.termination_reasons if "terminations" in cfg.builtin_signals and view else None
+        reasons = view.termination_reasons if "terminations" in cfg.builtin_signals and view else None
+        self.frames = FrameTaker(scene.sample, self.channels, self._select, reasons)
         if start_run:
             self.begin_run()
-        # A recorder that is never closed still finishes its open snippet at interpreter exit (before Rerun's own exit
-        # hook, registered at import: atexit runs LIFO); a weak reference, so the hook does not keep it alive.
-        self._close_at_exit = _close_at_exit(weakref.ref(self))
-        atexit.register(self._close_at_exit)
+        self._close_at_exit = close_at_exit(self)  # a recorder never closed still finishes its snippet at exit
 
     # ------------------------------------------------------------------ counters (the schedule's)
     @property
@@ -211,15 +193,13 @@ class Recorder:
         """
         if self._closed:
             return
-        self._snapshot = None
         if global_step is not None:
             self.global_step = int(global_step)
         if self.history is not None:
             self.history.begin()
-        self._jumped[:] = True  # every env was reset
-        self._started = np.ones(len(self.logged_envs), dtype=bool)
+        self.frames.env_reset(started=True)  # every env was reset: each is seen from its start
         self.schedule.begin(next_step_id)
-        self._started = None
+        self.frames.env_reset(started=False)
 
     def iteration_start(self, iteration: int) -> None:
         """A training iteration begins (call it before its first ``env.step()``): arms ``iteration_trigger``."""
@@ -271,7 +251,7 @@ class Recorder:
         done = self.schedule.count(step_id, ended)
         if done is None:  # nothing open or due (and so no terminal frame gathered), the tracked env not done
             return
-        snapshot, self._snapshot = self._snapshot, None
+        terminal = self.frames.take_terminal()
         if self._closed:
             return
         if self.history is not None:
@@ -286,7 +266,7 @@ class Recorder:
                 info=info,
                 observations=observations,
             )
-        self._step = (snapshot, dones, rewards, actions, truncated)
+        self._step = (terminal, dones, rewards, actions, truncated)
         self.schedule.step(done)
         self._step = ()
 
@@ -333,7 +313,7 @@ class Recorder:
         self.schedule.stop()
         if self.history is not None:
             self.history.close()  # decide the open window while its episodes are still kept
-        self._snapshot = None
+        self.frames.take_terminal()
         self.metrics.finish()
         self.schedule.end_run()
 
@@ -357,7 +337,7 @@ class Recorder:
     # ------------------------------------------------------------------ what the schedule asks for (Actions)
     def start_snippet(self, trigger: str, ident: int) -> bool:
         name, trigger = self._manual if self._manual is not None else (f"{self.name_prefix}-{trigger}-{ident}", trigger)
-        facts = self._facts(trigger, ident, self.logged_envs, max(self.step_id, 0))
+        facts = snippet_facts(trigger, ident, self.logged_envs, self.step_id, **self._run_facts())
         scene = self.scene
         self.snippet = self.writer.open(
             name, self.channels, facts, layout=self.layout, eye=lambda: scene.view_eye(scene.sample().poses)
@@ -375,33 +355,9 @@ class Recorder:
         if snippet is None:
             return
         if reset:
-            started = self._started
-            if started is None and self.schedule.episode_snippet:
-                started = self._tracked_only
-            rows = StepRows(started=started, jumped=self._jumped.copy(), advance=False)
-            gathered = self._gather()
-            self._jumped[:] = False
+            gathered, rows = self.frames.reset_frame(tracked_started=self.schedule.episode_snippet)
         else:
-            snapshot, dones, rewards, actions, truncated = self._step
-            select = self._select
-            ended = select(dones, dtype=bool).reshape(-1)
-            if truncated is not None:
-                ended |= select(truncated, dtype=bool).reshape(-1)
-            reasons = None
-            if self._reasons is not None:
-                reasons = [""] * len(ended)
-                idx = np.nonzero(ended)[0]
-                for j, why in zip(idx, self._reasons([self.logged_envs[j] for j in idx]), strict=True):
-                    reasons[j] = why
-            rows = StepRows(
-                rewards=None if rewards is None else select(rewards).reshape(-1),
-                actions=None if actions is None else select(actions).reshape(len(self.logged_envs), -1),
-                ended=ended,
-                jumped=self._jumped.copy(),
-                reasons=reasons,
-            )
-            gathered = snapshot if snapshot is not None else self._gather()
-            self._jumped = ended.copy()
+            gathered, rows = self.frames.step_frame(*self._step)
         self.writer.capture(snippet, gathered, rows, env_step=max(self.step_id, 0), global_step=self.global_step)
 
     def hook(self, on: bool) -> None:
@@ -419,44 +375,18 @@ class Recorder:
             return
         if self.history is not None:
             self.history.before_reset()
-        if self._snapshot is None and self.schedule.terminal_frame_wanted():
-            self._snapshot = self._gather()
+        self.frames.keep_terminal(self.schedule.terminal_frame_wanted)
 
-    def _gather(self) -> list[Any]:
-        """This frame's data of every channel, read from the simulator now."""
-        sample = self.scene.sample()
-        return [channel.gather(sample) for channel in self.channels]
-
-    def _facts(self, trigger: str, ident: int, envs: Sequence[int], first_step: int, **more: Any) -> dict[str, Any]:
-        """A snippet's properties at its start (:mod:`isaac_rerun.snippets`)."""
-        return {
-            "trigger": trigger,
-            "ident": int(ident),
-            "envs": list(envs),
-            "run": self.run_label,
-            "name_prefix": self.name_prefix,
-            "iteration": self.iteration,
-            "first_env_step": max(int(first_step), 0),
-            "complete": True,
-            **more,
-        }
+    def _run_facts(self) -> dict[str, Any]:
+        return {"run": self.run_label, "name_prefix": self.name_prefix, "iteration": self.iteration}
 
     def _write_kept(self, kept: KeptFrames) -> Path | str | None:
         """Write frames the rolling history kept (an episode of one env, or its last frames before NaNs)."""
         from isaac_rerun.kept import write_kept
 
-        facts = self._facts(kept.trigger, kept.ident, [kept.env], kept.env_steps[0], complete=kept.complete)
+        facts = snippet_facts(
+            kept.trigger, kept.ident, [kept.env], kept.env_steps[0], complete=kept.complete, **self._run_facts()
+        )
         return write_kept(
             kept, self.scene, self.cfg, self.channels, self.writer, f"{self.name_prefix}-{kept.name}", facts
         )
-
-
-def _close_at_exit(ref: weakref.ReferenceType[Recorder]) -> Callable[[], None]:
-    """An exit hook that closes the recorder behind ``ref`` if it still exists."""
-
-    def close() -> None:
-        recorder = ref()
-        if recorder is not None:
-            recorder.close()
-
-    return close

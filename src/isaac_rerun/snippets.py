@@ -33,7 +33,22 @@ from isaac_rerun.blueprint import BlueprintCache
 from isaac_rerun.channels import Channel, StepRows
 from isaac_rerun.outputs import Output, Sink
 
-__all__ = ["Snippet", "SnippetWriter"]
+__all__ = ["Snippet", "SnippetWriter", "snippet_facts"]
+
+
+def snippet_facts(
+    trigger: str, ident: int, envs: Sequence[int], first_env_step: int, *, complete: bool = True, **run: Any
+) -> dict[str, Any]:
+    """A snippet's properties at its start (the module docstring says what each means); ``run``: ``run``,
+    ``name_prefix`` and ``iteration``."""
+    return {
+        "trigger": trigger,
+        "ident": int(ident),
+        "envs": [int(e) for e in envs],
+        **run,
+        "first_env_step": max(int(first_env_step), 0),
+        "complete": bool(complete),
+    }
 
 
 @dataclass
