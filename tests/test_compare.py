@@ -216,8 +216,8 @@ def test_selection_and_the_api_function(small_folder: Path, tmp_path: Path) -> N
     """``worst`` / ``best`` / ``every`` choose from the snippets' own returns; ``isaac_rerun.compare`` is the
     function whether or not its module was imported by name first; the CLI's ``--max`` default is the API's."""
     import isaac_rerun
-    from isaac_rerun.cli.browse import read_snippets
     from isaac_rerun.compare import DEFAULT_MAX_COLUMNS, CompareError
+    from isaac_rerun.recordings import read_snippets
 
     assert issubclass(CompareError, ValueError)
     returns = {f"t-episode-{i}": r for i, r in enumerate([1.5, -2.25, 0.5])}

@@ -29,7 +29,7 @@ whole: its label (``(plots: every env)``) and its property ``instanced`` say so.
 The output is written to a temporary file beside ``out`` and renamed at the end: on an error nothing is left at
 ``out``. It needs rerun-sdk 0.41 or newer (``rerun.chunk``); Isaac Lab 2.x's rerun-sdk 0.23 gets an error saying so.
 Nothing here imports Isaac Lab, torch or an RL framework; the snippets' descriptions are read with
-:func:`isaac_rerun.cli.browse.read_snippets` (``isaac-rerun ls`` reads them the same way).
+:func:`isaac_rerun.recordings.read_snippets` (``isaac-rerun ls`` reads them the same way).
 """
 
 from __future__ import annotations
@@ -40,19 +40,29 @@ import re
 import sys
 import types
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec
 
 import rerun as rr
 import rerun.blueprint as rrb
 
 from isaac_rerun import _compat
-from isaac_rerun.cli.browse import METRICS_SUFFIX, Snippet, read_snippets, sort_snippets
-from isaac_rerun.cli.options import CliError
+from isaac_rerun.recordings import METRICS_SUFFIX, read_snippets, sort_snippets
+from isaac_rerun.recordings import RecordedSnippet as Snippet
 
-__all__ = ["COMPARE_PROPERTY", "DEFAULT_MAX_COLUMNS", "Column", "CompareError", "compare", "find_snippets", "label"]
+__all__ = [
+    "COMPARE_PROPERTY",
+    "DEFAULT_MAX_COLUMNS",
+    "Column",
+    "CompareError",
+    "Comparison",
+    "compare",
+    "compare_snippets",
+    "find_snippets",
+    "label",
+]
 
 COMPARE_PROPERTY = "isaac-rerun-compare"
 """The recording property that marks a file written by :func:`compare`."""
@@ -69,15 +79,16 @@ INSTANCES = "instances"
 """The env segment of the instanced entities' paths (``/World/envs/instances/Robot/trunk``): one instance per env."""
 MINUS = "\u2212"
 _ENV = re.compile(r"^env_(\d+)$")
-_IDENT = re.compile(r"-(iteration|episode|step)-(\d+)$")
+_IDENT_020 = re.compile(r"-(iteration|episode|step)-(\d+)$")
+"""What started a snippet, in the names isaac-rerun 0.2.0 wrote (its properties had no ``ident``)."""
+P = ParamSpec("P")
 _TRANSLATIONS = ("Transform3D:translation", "InstancePoses3D:translations")
 
 
-class CompareError(ValueError, CliError):
+class CompareError(ValueError):
     """Bad input to :func:`compare` (the message names the file or the argument); nothing was written.
 
-    A ``ValueError``; also the command line's usage error (:class:`~isaac_rerun.cli.options.CliError`), which
-    ``isaac-rerun compare`` reports in one line with exit status 2.
+    ``isaac-rerun compare`` reports it in one line with exit status 2.
     """
 
 
@@ -86,6 +97,8 @@ class Column:
     """One compared snippet: where it came from, which envs it shows, its entity prefix and its label."""
 
     snippet: Snippet
+    index: int
+    """Its place, from 0 (left to right, row by row)."""
     prefix: str
     envs: list[int]
     instanced: bool = False
@@ -237,12 +250,14 @@ def _number(value: float) -> str:
 
 
 def _ident(s: Snippet) -> str:
+    """What started it, from its properties: the iteration, else its trigger and ident; the name's trigger and id
+    only for files written by isaac-rerun 0.2.0, whose properties have no ``ident``."""
     iteration = getattr(s, "iteration", None)
     if iteration is not None and iteration >= 0:  # -1: recorded outside training iterations
         return f"iteration {iteration}"
-    m = _IDENT.search(s.name)
-    if s.trigger is not None and s.trigger.startswith(("kept", "nan")):
+    if s.ident is not None or (s.trigger is not None and s.trigger.startswith(("kept", "nan"))):
         return s.why
+    m = _IDENT_020.search(s.name)
     if m:
         return f"{m.group(1)} {m.group(2)}"
     return s.why if s.trigger not in (None, "manual") else s.name
@@ -463,7 +478,7 @@ def _description(column: Column) -> dict[str, Any]:
         "envs": column.envs,
         "recorded_envs": list(s.envs),
         "label": column.label,
-        "column": int(column.prefix[1:].split("-", 1)[0]),
+        "column": column.index,
         "instanced": column.instanced,
         "trigger": s.trigger,
         "run": s.run,
@@ -510,7 +525,15 @@ def _out_arg(out: str | os.PathLike[str]) -> Path:
     return path
 
 
-def compare(
+@dataclass
+class Comparison:
+    """What :func:`compare_snippets` wrote: the file and its columns."""
+
+    out: Path
+    columns: list[Column]
+
+
+def compare_snippets(
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     every: int | None = None,
@@ -521,7 +544,7 @@ def compare(
     out: str | os.PathLike[str] = "compare.rrd",
     max_columns: int = DEFAULT_MAX_COLUMNS,
     recursive: bool = False,
-) -> Path:
+) -> Comparison:
     """Write one recording showing the chosen snippets side by side on one ``frame`` timeline (module docstring).
 
     Parameters
@@ -551,8 +574,8 @@ def compare(
 
     Returns
     -------
-    Path
-        ``out``.
+    Comparison
+        ``out`` and the columns written (their snippets, envs, labels).
 
     Raises
     ------
@@ -612,7 +635,7 @@ def compare(
         keep = [s.envs.index(e) for e in wanted] if wanted is not None and s.envs else None
         shown = list(s.envs) if wanted is None else wanted
         prefix = "/" + re.sub(r"[^A-Za-z0-9_.\-]", "_", f"{k}-{s.name}")
-        column = Column(s, prefix, shown, instanced)
+        column = Column(s, k, prefix, shown, instanced)
         column.label = label(s, shown) + (" (plots: every env)" if instanced and wanted is not None else "")
         columns.append(column)
         seen: set[str] = set()
@@ -657,7 +680,25 @@ def compare(
         trails[key] = sorted(set(trails[key]))
     blueprint = _blueprint(columns, signals, trails, _framing(posed), styles)
     _write(target, columns, copied, blueprint)
-    return target
+    return Comparison(target, columns)
+
+
+def _returning_out(fn: Callable[P, Comparison]) -> Callable[P, Path]:
+    def out(*args: P.args, **kwargs: P.kwargs) -> Path:
+        return fn(*args, **kwargs).out
+
+    return out
+
+
+compare = _returning_out(compare_snippets)
+compare.__name__ = compare.__qualname__ = "compare"
+compare.__doc__ = """:func:`compare_snippets`, returning only ``out`` (a ``Path``): the same arguments and errors.
+
+Example
+-------
+>>> isaac_rerun.compare("logs/rsl_rl/anymal/2026-12-07/rerun", every=5)  # doctest: +SKIP
+PosixPath('compare.rrd')
+"""
 
 
 def _write(target: Path, columns: Sequence[Column], chunks: Sequence[Any], blueprint: rrb.Blueprint) -> None:

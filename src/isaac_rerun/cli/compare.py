@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import isaac_rerun
 from isaac_rerun.cli.options import CliError, positive_int
 
 __all__ = ["add_parser", "run"]
@@ -42,26 +41,28 @@ def run(args: argparse.Namespace) -> int:
     headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     if args.view and headless:  # before writing anything (`isaac-rerun view` says the same)
         raise CliError("--view: no display here (DISPLAY and WAYLAND_DISPLAY are unset): use --web instead")
-    # The package's public API, as a script calls it; its CompareError is a CliError (exit status 2). Not imported
-    # from isaac_rerun.compare: that module reads the files with isaac_rerun.cli.browse, and the modules of
-    # isaac_rerun import each other without cycles (the import-linter contracts in pyproject.toml).
-    out = isaac_rerun.compare(
-        args.paths,
-        every=args.every,
-        worst=args.worst,
-        best=args.best,
-        why=args.why,
-        envs=args.envs,
-        out=args.out,
-        max_columns=args.max,
-        recursive=args.recursive,
-    )
-    from isaac_rerun.cli.browse import _size, read_snippets
+    from isaac_rerun.compare import CompareError, compare_snippets
 
-    columns = [s for s in read_snippets(out) if s.trigger != "compare"]
-    print(f"isaac-rerun: compared {len(columns)} snippet(s) into {out} ({_size(out.stat().st_size)}):")
-    for s in sorted(columns, key=lambda s: int(s.name.split("-", 1)[0])):
-        print(f"  {s.name}")
+    try:  # the package's public API, as a script calls it
+        done = compare_snippets(
+            args.paths,
+            every=args.every,
+            worst=args.worst,
+            best=args.best,
+            why=args.why,
+            envs=args.envs,
+            out=args.out,
+            max_columns=args.max,
+            recursive=args.recursive,
+        )
+    except CompareError as exc:  # bad input, named in the message: a usage error (exit status 2)
+        raise CliError(str(exc)) from None
+    from isaac_rerun.cli.browse import _size
+
+    out = done.out
+    print(f"isaac-rerun: compared {len(done.columns)} snippet(s) into {out} ({_size(out.stat().st_size)}):")
+    for column in done.columns:
+        print(f"  {column.name}")
     if not (args.view or args.web):
         print(f"open it: rerun {os.fspath(out)}   (or: isaac-rerun view {os.fspath(out)} --web)")
         return 0
