@@ -7,7 +7,8 @@ that :meth:`IsaacLabScene.sample` returns every recorded frame: the env rows are
 (``index_select``) before a single host copy, so the cost does not grow with ``num_envs``, and the returned array is
 owned (never a view of simulator memory, which the next ``env.step()`` overwrites).
 
-It hands the channels (:mod:`isaac_rerun.channels`) a narrow :class:`~isaac_rerun.channels.ChannelContext` —
+Where each body's prim is on the USD stage is :mod:`isaac_rerun.prims`. It hands the channels
+(:mod:`isaac_rerun.channels`) a narrow :class:`~isaac_rerun.channels.ChannelContext` —
 the logged envs and their bodies, the sensors, the visuals read from the USD stage once — and knows nothing of what
 they draw.
 """
@@ -25,11 +26,9 @@ from isaac_rerun import _arrays, _quat, usd_visuals
 from isaac_rerun.channels import Body, ChannelContext, Sample
 from isaac_rerun.config import SceneLogCfg, resolve_logged_envs
 from isaac_rerun.envview import EnvView
+from isaac_rerun.prims import PrimPaths, asset_prim_patterns, join
 
 __all__ = ["IsaacLabScene", "SceneLogCfg", "validate_logged_envs"]
-
-# the env namespace in asset prim paths: "/World/envs/env_.*" (Isaac Lab 2.x) or "/World/envs/env_[^/]+" (3.x)
-_ENV_PATTERN = re.compile(r"^(?P<head>.*/env_)(?:\.\*|\[\^/\]\+|\.\+|\\d\+)(?P<tail>(?:/.*)?)$")
 
 
 def validate_logged_envs(logged_envs: object, num_envs: int) -> list[int]:
@@ -94,6 +93,8 @@ class IsaacLabScene:
         self.logged_envs = resolve_logged_envs(logged_envs, self.num_envs)
         self.quaternion_order = quaternion_order
         self.stage = getattr(scene, "stage", None)
+        self.prims = PrimPaths(scene, self.stage)
+        """Where the bodies' prims are on the USD stage (:class:`~isaac_rerun.prims.PrimPaths`)."""
         self._assets: list[_Asset] = []
         self._bodies: list[Body] = []  # built up here, frozen into self.bodies
         groups = [
@@ -144,7 +145,7 @@ class IsaacLabScene:
             visuals=self.visuals,
             global_visuals=self.global_visuals,
             global_shift=self._global_shift,
-            resolve_env_pattern=self.resolve_env_pattern,
+            resolve_env_pattern=self.prims.resolve_env_pattern,
             env=self.env_view,
         )
 
@@ -184,14 +185,14 @@ class IsaacLabScene:
             raise ValueError(f"asset {name!r}: expected poses of shape (num_envs, num_bodies, 7), got {shape}")
         if len(names) != shape[1]:
             names = [f"body_{i}" for i in range(shape[1])]
-        pattern = _asset_prim_patterns(kind, asset, names)
-        per_env = all(self._env_path(p, 0) is not None for p in pattern) and shape[0] == self.num_envs
+        pattern = asset_prim_patterns(kind, asset, names)
+        per_env = all(self.prims.env_path(p, 0) is not None for p in pattern) and shape[0] == self.num_envs
         self._assets.append(_Asset(name, asset, pose_attr, list(range(shape[1])), per_env, wxyz))
         if per_env:
             first = len(self._bodies)
             for e in self.logged_envs:
                 for b, body_name in enumerate(names):
-                    entity, source = self._body_paths(
+                    entity, source = self.prims.body_paths(
                         pattern[b] if len(pattern) > 1 else pattern[0], e, body_name, kind
                     )
                     is_root = kind == "articulations" and b == 0
@@ -201,71 +202,13 @@ class IsaacLabScene:
         for i in range(shape[0]):
             for b, body_name in enumerate(names):
                 pat = pattern[b] if len(pattern) > 1 else pattern[0]
-                matches = self._matches(pat)
+                matches = self.prims.matches(pat)
                 root = matches[i] if i < len(matches) else f"{pat if not matches else matches[0]}_{i}"
                 root = re.sub(r"[^A-Za-z0-9_/\-]", "_", root)
-                rel = self._find_body_rel(root, body_name) if kind == "articulations" else ""
-                path = _join(root, rel)
+                rel = self.prims.find_body_rel(root, body_name) if kind == "articulations" else ""
+                path = join(root, rel)
                 row = len(self._bodies)
                 self._bodies.append(Body(path, body_name, -1, -1, row, kind == "articulations" and b == 0, kind, path))
-
-    def resolve_env_pattern(self, pattern: str, env: int) -> str | None:
-        """An Isaac Lab prim-path expression (``/World/envs/env_.*/Robot/.*``, ``{ENV_REGEX_NS}/Cube``) resolved in
-        env ``env`` (``/World/envs/env_3/Robot/.*``); None if it is not per env."""
-        ns = getattr(self.scene, "env_regex_ns", None)
-        if isinstance(ns, str) and ns:
-            pattern = pattern.replace("{ENV_REGEX_NS}", ns)
-        return self._env_path(pattern, env)
-
-    def _env_path(self, pattern: str, env: int) -> str | None:
-        """``pattern`` (an asset's prim-path regex) resolved in env ``env``; None if it is not per env."""
-        ns = getattr(self.scene, "env_regex_ns", None)
-        if isinstance(ns, str) and ns and pattern.startswith(ns):
-            paths = getattr(self.scene, "env_prim_paths", None)
-            env_root = paths[env] if paths is not None and len(paths) > env else f"{ns.rsplit('/', 1)[0]}/env_{env}"
-            return env_root + pattern[len(ns) :]
-        m = _ENV_PATTERN.match(pattern)
-        return f"{m['head']}{env}{m['tail']}" if m else None
-
-    def _body_paths(self, pattern: str, env: int, body_name: str, kind: str) -> tuple[str, str]:
-        """Entity path of a body in env ``env`` and the prim its visuals are read from."""
-        root = self._env_path(pattern, env)
-        assert root is not None
-        source_root = root if self._has_children(root) else (self._env_path(pattern, 0) or root)
-        if kind == "articulations":
-            rel = self._find_body_rel(source_root, body_name)
-            return _join(root, rel), _join(source_root, rel)
-        return root, source_root
-
-    def _has_children(self, path: str) -> bool:
-        if self.stage is None:
-            return False
-        prim = self.stage.GetPrimAtPath(path)
-        return bool(prim and prim.IsValid() and prim.GetChildren())
-
-    def _matches(self, pattern: str) -> list[str]:
-        if self.stage is None:
-            return []
-        regex = re.compile(pattern)
-        return [str(p.GetPath()) for p in self.stage.Traverse() if regex.fullmatch(str(p.GetPath()))]
-
-    def _find_body_rel(self, root: str, body_name: str) -> str:
-        """Path (relative to the asset root) of the rigid-body prim named ``body_name``; the name itself if unknown."""
-        if self.stage is None:
-            return body_name
-        from pxr import Usd, UsdPhysics
-
-        root_prim = self.stage.GetPrimAtPath(root)
-        if not root_prim or not root_prim.IsValid():
-            return body_name
-        fallback = None
-        for prim in Usd.PrimRange(root_prim, Usd.TraverseInstanceProxies()):
-            if prim.GetName() == body_name:
-                rel = str(prim.GetPath())[len(root) :].lstrip("/")
-                if prim.HasAPI(UsdPhysics.RigidBodyAPI):
-                    return rel
-                fallback = fallback or rel
-        return fallback if fallback is not None else body_name
 
     def _resolve_parents(self) -> None:
         """Each body's ``parent``: the row of the nearest logged body whose prim path is above its own."""
@@ -307,7 +250,7 @@ class IsaacLabScene:
             body_sources = self._body_sources()
             # a global asset's bodies are logged as bodies (they move): not again as frozen global prims
             visuals = usd_visuals.collect_global_visuals(
-                self.stage, envs_root=self._envs_root(), stop_at=lambda prim: str(prim.GetPath()) in body_sources
+                self.stage, envs_root=self.prims.envs_root(), stop_at=lambda prim: str(prim.GetPath()) in body_sources
             )
             self._visual_cache["<global>"] = visuals
         return visuals
@@ -322,18 +265,6 @@ class IsaacLabScene:
         return self.env_origins()[0].astype(np.float32)
 
     # ------------------------------------------------------------------ env origins and framing
-    def _envs_root(self) -> str:
-        """The prim under which the cloned envs live (``/World/envs``)."""
-        env_ns = getattr(self.scene, "env_ns", None)  # "/World/envs"
-        if isinstance(env_ns, str) and env_ns.startswith("/"):
-            return env_ns
-        # "/World/envs/env_.*" (2.x) or "/World/envs/env_[^/]+" (3.x: not split at its last "/", which is the regex's)
-        ns = getattr(self.scene, "env_regex_ns", None)
-        m = _ENV_PATTERN.match(ns) if isinstance(ns, str) else None
-        if m and "/" in m["head"].strip("/"):
-            return m["head"].rsplit("/", 1)[0]
-        return "/World/envs"
-
     def env_origins(self) -> np.ndarray:
         """``scene.env_origins`` of the logged envs: an owned ``(len(logged_envs), 3)`` float32 array."""
         origins = getattr(self.scene, "env_origins", None)
@@ -447,10 +378,6 @@ def _shared_visual_cache(scene: Any) -> dict[str, list[usd_visuals.PrimVisual]]:
 _VISUAL_CACHES: dict[int, tuple[Any, dict[str, list[usd_visuals.PrimVisual]]]] = {}
 
 
-def _join(root: str, rel: str) -> str:
-    return root if not rel else f"{root.rstrip('/')}/{rel}"
-
-
 def _body_names(asset: Any) -> list[str]:
     for owner in (asset, asset.data):
         for attr in ("body_names", "object_names"):
@@ -458,11 +385,3 @@ def _body_names(asset: Any) -> list[str]:
             if names:
                 return list(names)
     return []
-
-
-def _asset_prim_patterns(kind: str, asset: Any, names: list[str]) -> list[str]:
-    cfg = asset.cfg
-    if kind == "rigid_object_collections":
-        objs = getattr(cfg, "rigid_objects", None) or {}
-        return [objs[n].prim_path for n in names if n in objs] if all(n in objs for n in names) else [cfg.prim_path]
-    return [cfg.prim_path]
