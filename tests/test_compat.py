@@ -108,3 +108,83 @@ def test_thread_warning_only_where_threads_are_kept(monkeypatch):
         assert messages == []
     else:
         assert len(messages) == 1 and rr.__version__ in messages[0] and "0.24" in messages[0]
+
+
+def _blueprint_rows(path: Path) -> list[tuple[str, str]]:
+    """Every blueprint chunk of a file as (entity, its data without row ids and the time it was logged), sorted."""
+    from rerun.chunk import RrdReader
+
+    reader = RrdReader(str(path))
+    (store,) = reader.blueprints()
+    rows = []
+    for chunk in reader.stream(store=store).to_chunks():
+        batch = chunk.to_record_batch()
+        kept = [n for n in batch.schema.names if not n.startswith("rerun.controls") and n not in ("log_time", "log_tick")]
+        data = {n: batch.column(n).to_pylist() for n in kept}
+        rows.append((chunk.entity_path, repr(sorted(data.items()))))
+    return sorted(rows)
+
+
+def test_a_blueprint_sent_again_is_the_same_blueprint(tmp_path):
+    """rerun-sdk 0.41: a blueprint is logged once and its chunks are sent again to later recordings; each file then
+    holds exactly what Rerun's own ``send_blueprint`` writes (views, containers, panels: every component)."""
+    pytest.importorskip("rerun.chunk", reason="rerun-sdk 0.23 has no chunk reader: it logs the blueprint each time")
+    bp = rrb.Blueprint(
+        rrb.Horizontal(rrb.Spatial3DView(name="scene", origin="/World"), rrb.TimeSeriesView(name="r", origin="/s")),
+        collapse_panels=True,
+    )
+    reference = save(tmp_path / "reference.rrd", "compat_bp2")
+    reference.send_blueprint(bp)
+    close(reference)
+    paths = [tmp_path / f"r{i}.rrd" for i in range(3)]
+    for path in paths:
+        stream = save(path, "compat_bp2")
+        _compat.send_blueprint(stream, bp, "compat_bp2")
+        close(stream)
+    assert isinstance(_compat._BLUEPRINT_CHUNKS.get(id(bp)), list)  # logged again once, then its chunks sent
+    expected = _blueprint_rows(tmp_path / "reference.rrd")
+    assert len(expected) >= 5
+    for path in paths:
+        assert _blueprint_rows(path) == expected, path.name
+
+
+def _static_rows(path: Path) -> list[tuple[str, str]]:
+    """Every static chunk of a file's recording as (entity, its data without row ids), sorted."""
+    from rerun.chunk import RrdReader
+
+    reader = RrdReader(str(path))
+    (store,) = reader.recordings()
+    rows = []
+    for chunk in reader.stream(store=store).to_chunks():
+        if chunk.is_static and not chunk.entity_path.startswith("/__properties"):
+            batch = chunk.to_record_batch()
+            data = {n: batch.column(n).to_pylist() for n in batch.schema.names if not n.startswith("rerun.controls")}
+            rows.append((chunk.entity_path, repr(sorted(data.items()))))
+    return sorted(rows)
+
+
+def test_static_data_sent_again_is_the_same_data(tmp_path):
+    """rerun-sdk 0.41: ``StaticOnce`` logs into the first file as usual and sends the chunks it logged to later
+    files; every file holds exactly what logging it directly writes."""
+    pytest.importorskip("rerun.chunk", reason="rerun-sdk 0.23 has no chunk reader: static data is logged each time")
+    calls = []
+
+    def log(stream: rr.RecordingStream) -> None:
+        calls.append(stream)
+        stream.log("World/mesh", rr.Mesh3D(vertex_positions=[[0, 0, 0], [1, 0, 0], [0, 1, 0]]), static=True)
+        stream.log("World/labels", rr.Points3D([[0, 0, 1]], labels=["env 0"]), static=True)
+
+    reference = save(tmp_path / "reference.rrd")
+    log(reference)
+    close(reference)
+    once = _compat.StaticOnce(log)
+    paths = [tmp_path / f"r{i}.rrd" for i in range(3)]
+    for path in paths:
+        stream = save(path)
+        once.send(stream)
+        close(stream)
+    assert len(calls) == 3  # the reference, the first file, once more into memory: not for the third file
+    expected = _static_rows(tmp_path / "reference.rrd")
+    assert [e for e, _ in expected] == ["/World/labels", "/World/mesh"]
+    for path in paths:
+        assert _static_rows(path) == expected, path.name

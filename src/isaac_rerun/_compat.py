@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import inspect
+import os
+import tempfile
 import threading
 import warnings
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -223,8 +226,12 @@ def _send_blueprint(stream: rr.RecordingStream, blueprint: Any, application_id: 
             )
             if not RELEASES_STREAM_THREADS:
                 _blueprint_streams[application_id] = bp_stream
-        bp_stream.set_time("blueprint", sequence=0)
-        blueprint._log_to_stream(bp_stream)
+        chunks = _blueprint_chunks(blueprint, application_id) if RELEASES_STREAM_THREADS else None
+        if chunks is not None:
+            bp_stream.send_chunks(chunks)  # logged once: no archetypes built and converted again per snippet
+        else:
+            bp_stream.set_time("blueprint", sequence=0)
+            blueprint._log_to_stream(bp_stream)
         memory = bp_stream.memory_recording()
     except (ImportError, AttributeError, TypeError):  # pragma: no cover - other internals
         stream.send_blueprint(blueprint)
@@ -239,6 +246,84 @@ def _send_blueprint(stream: rr.RecordingStream, blueprint: Any, application_id: 
 
 _blueprint_streams: dict[str, rr.RecordingStream] = {}
 _blueprint_lock = threading.Lock()
+_BLUEPRINT_CHUNKS: dict[int, list[Any] | bool] = {}  # True: sent once; False: this rerun-sdk cannot; else chunks
+
+
+def _blueprint_chunks(blueprint: Any, application_id: str) -> list[Any] | None:
+    """The chunks ``blueprint`` logs, from its second send on (:func:`logged_chunks`: logged and read back once per
+    blueprint object); sending them again is a quarter of the cost of logging the blueprint again. None the first
+    time, and where this rerun-sdk cannot."""
+    key = id(blueprint)
+    chunks = _BLUEPRINT_CHUNKS.get(key)
+    if chunks is None:  # the first send logs it as usual
+        _BLUEPRINT_CHUNKS[key] = True
+        weakref.finalize(blueprint, _BLUEPRINT_CHUNKS.pop, key, None)
+        return None
+    if chunks is True:
+
+        def log(bp_stream: rr.RecordingStream) -> None:
+            bp_stream.set_time("blueprint", sequence=0)
+            blueprint._log_to_stream(bp_stream)
+
+        logged = logged_chunks(log, application_id, blueprint=True)
+        chunks = _BLUEPRINT_CHUNKS[key] = logged if logged is not None else False
+    return chunks if isinstance(chunks, list) else None
+
+
+def logged_chunks(
+    log: Callable[[rr.RecordingStream], None], application_id: str = "isaac_rerun", *, blueprint: bool = False
+) -> list[Any] | None:
+    """What ``log(stream)`` logs, as Rerun chunks (rerun-sdk 0.41 on: ``rerun.chunk`` and ``send_chunks``), to be sent
+    again to other recordings with ``stream.send_chunks``: logged into memory once and read back with Rerun's own
+    reader. ``blueprint``: into a blueprint stream. None where this rerun-sdk cannot (then log each time)."""
+    try:
+        from rerun.chunk import RrdReader
+        from rerun_bindings import new_blueprint
+
+        if not RELEASES_STREAM_THREADS or not hasattr(rr.RecordingStream, "send_chunks"):
+            return None
+        if blueprint:
+            stream = rr.RecordingStream._from_native(
+                new_blueprint(
+                    application_id=application_id, make_default=False, make_thread_default=False, default_enabled=True
+                )
+            )
+        else:
+            stream = rr.RecordingStream(application_id, make_default=False, make_thread_default=False)
+        memory = stream.memory_recording()
+        log(stream)
+        data = memory.drain_as_bytes()
+        stream.disconnect()
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "logged.rrd")
+            with open(path, "wb") as f:
+                f.write(data)
+            reader = RrdReader(path)
+            (store,) = reader.blueprints() if blueprint else reader.recordings()
+            return list(reader.stream(store=store).to_chunks())
+    except Exception:  # other internals
+        return None
+
+
+class StaticOnce:
+    """Static data that is the same in every snippet file: logged into the first file as usual; from the second on,
+    its chunks (logged once more into memory and read back, :func:`logged_chunks`) are sent, which costs a fraction
+    of logging it again (no archetypes converted to Arrow again). Where this rerun-sdk cannot, it is logged each
+    time."""
+
+    def __init__(self, log: Callable[[rr.RecordingStream], None]):
+        self._log = log
+        self._chunks: list[Any] | None = None
+        self._sent = 0
+
+    def send(self, stream: rr.RecordingStream) -> None:
+        self._sent += 1
+        if self._sent == 2:  # a second file: it is worth keeping
+            self._chunks = logged_chunks(self._log)
+        if self._chunks is None:
+            self._log(stream)
+        else:
+            stream.send_chunks(self._chunks)
 
 
 def application_id(stream: rr.RecordingStream) -> str | None:

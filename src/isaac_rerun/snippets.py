@@ -68,6 +68,7 @@ class Snippet:
     global_step: list[int] = field(default_factory=list)
     last_flush: float = field(default_factory=time.monotonic)
     failed: bool = False
+    flush_at: int = 1  # buffered frames that make a flush (the writer's flush_every, or less for a channel)
 
 
 class SnippetWriter:
@@ -129,6 +130,7 @@ class SnippetWriter:
         channels = list(channels)
         snippet = Snippet(sink, channels, dict(facts))
         snippet.last_step = int(facts.get("first_env_step", 0))
+        snippet.flush_at = min([self.flush_every, *(c.max_buffered_frames for c in channels if c.max_buffered_frames)])
         try:
             static = not sink.static_logged if static is None else static
             if static:
@@ -159,8 +161,7 @@ class SnippetWriter:
             channel.append(row, data, step)
         s.frames += 1
         s.last_step = env_step
-        bound = min([self.flush_every, *(c.max_buffered_frames for c in s.channels if c.max_buffered_frames)])
-        if len(s.frame_idx) >= bound or time.monotonic() - s.last_flush >= self.max_latency_s:
+        if len(s.frame_idx) >= s.flush_at or time.monotonic() - s.last_flush >= self.max_latency_s:
             self.flush(s)
 
     def flush(self, s: Snippet, *, sync: bool = False) -> None:

@@ -23,6 +23,9 @@ visuals are drawn from the shared entity, where hovering a copy shows its instan
 
 Bodies of global assets (not cloned per env) are logged per entity in both layouts. :class:`GlobalPrims` logs the
 visible prims outside ``/World/envs`` (ground, terrain, props) once per recording.
+
+The static data of each channel here is the same in every snippet file: from a recorder's second file on, it is sent
+as the Rerun chunks it was logged as (:class:`~isaac_rerun._compat.StaticOnce`), not logged again.
 """
 
 from __future__ import annotations
@@ -82,12 +85,19 @@ class GlobalPrims(Channel):
 
     def __init__(self, ctx: ChannelContext):
         self.ctx = ctx
+        self._static: tuple[bytes | None, _compat.StaticOnce] | None = None  # (the shift it was logged with, it)
 
     def start(self, stream: rr.RecordingStream, *, static: bool) -> None:
         if not static:
             return
-        visuals: Sequence[PrimVisual] = self.ctx.global_visuals()
         shift = self.ctx.global_shift()
+        key = None if shift is None else shift.tobytes()
+        if self._static is None or self._static[0] != key:
+            self._static = (key, _compat.StaticOnce(lambda s: self._log(s, shift)))
+        self._static[1].send(stream)
+
+    def _log(self, stream: rr.RecordingStream, shift: np.ndarray | None) -> None:
+        visuals: Sequence[PrimVisual] = self.ctx.global_visuals()
         if shift is not None:  # env layout "origin": the world moves with the tracked env
             visuals = [v.shifted(-shift) for v in visuals]
         log_visuals(stream, "", visuals)
@@ -109,14 +119,18 @@ class PerEnvBodies(Channel):
         self.nested = np.nonzero(self.parents >= 0)[0]
         self.frames: list[np.ndarray] = []
         self.columns = _compat.PoseColumns()
+        self._static = _compat.StaticOnce(self._log)
 
     def start(self, stream: rr.RecordingStream, *, static: bool) -> None:
         if static:
-            for r, entity in zip(self.rows, self.entities, strict=True):
-                visuals = self.ctx.visuals(int(r))
-                if self.share_heavy and self.ctx.bodies[r].env >= 0:
-                    visuals = _without(visuals, frozenset(v.prim_path for v in visuals if is_heavy(v)))
-                log_visuals(stream, entity, visuals)
+            self._static.send(stream)
+
+    def _log(self, stream: rr.RecordingStream) -> None:
+        for r, entity in zip(self.rows, self.entities, strict=True):
+            visuals = self.ctx.visuals(int(r))
+            if self.share_heavy and self.ctx.bodies[r].env >= 0:
+                visuals = _without(visuals, frozenset(v.prim_path for v in visuals if is_heavy(v)))
+            log_visuals(stream, entity, visuals)
 
     def gather(self, sample: Sample) -> np.ndarray:
         return sample.poses if self.all_rows else sample.poses[self.rows]
@@ -178,10 +192,13 @@ class InstancedBodies(Channel):
         self.label_entity = f"/World/envs/{INSTANCES}"
         self.frames: list[np.ndarray] = []
         self.columns = _compat.InstancePoseColumns()
+        self._static = _compat.StaticOnce(self._log)
 
     def start(self, stream: rr.RecordingStream, *, static: bool) -> None:
-        if not static:
-            return
+        if static:
+            self._static.send(stream)
+
+    def _log(self, stream: rr.RecordingStream) -> None:
         for entity, mesh, _s in self.meshes:
             stream.log(entity, mesh, static=True)
         labels = [f"env {e}" for e in self.ctx.logged_envs]
@@ -317,11 +334,15 @@ class SharedVisuals(Channel):
         """Prim paths of the visuals drawn here (the other channels leave them out)."""
         self.frames: list[np.ndarray] = []
         self.columns = _compat.InstancePoseColumns()
+        self._static = _compat.StaticOnce(self._log)
 
     def start(self, stream: rr.RecordingStream, *, static: bool) -> None:
         if static:
-            for group in self.groups:
-                stream.log(group.entity, group.archetype, static=True)
+            self._static.send(stream)
+
+    def _log(self, stream: rr.RecordingStream) -> None:
+        for group in self.groups:
+            stream.log(group.entity, group.archetype, static=True)
 
     def gather(self, sample: Sample) -> np.ndarray:
         return sample.poses[self.rows]  # (L, S, 7)
