@@ -7,11 +7,15 @@
 Every figure comes from this run, each beside its baseline:
 
 1. **Snippets through ``LogRerun``** (open, frames, close), 1 / 16 / 256 logged envs × 80 / 1000-frame snippets, body
-   poses only: CPU time per pose (all of ``LogRerun``'s recording work — the trigger and frame calls, the
-   terminal-frame hook inside ``env.step()``, opening the file and logging the visuals, every flush, closing the file —
-   divided by frames × logged envs × bodies), bytes per pose of the **whole file** (visuals and blueprint included),
-   and the fixed cost per snippet (open + close). The baseline is the seed-style loop this project grew from: ``.cpu()``
-   of every pose tensor, then one ``rr.log(Transform3D)`` per body per env per step, into its own file.
+   poses only, each a recorder's second snippet (as most snippets of a training run are; the first, which builds
+   the layout once per recorder, is timed apart: ``first``): CPU time per pose (all of ``LogRerun``'s recording
+   work — the trigger and frame calls, the terminal-frame hook inside ``env.step()``, opening the file and logging
+   the visuals, every flush, closing the file — divided by frames × logged envs × bodies) and the same in wall-clock
+   time, bytes per pose of the **whole file** (visuals and blueprint included), and the fixed cost per snippet (open
+   + close). The baseline is the seed-style loop this project grew from: ``.cpu()`` of every pose tensor, then one
+   ``rr.log(Transform3D)`` per body per env per step, into its own file. ``1w``: what the user waits for, the
+   training loop's wall clock per step (env step, recording, Rerun's threads beside them on the same cores) with
+   recording, over the same loop through a do-nothing wrapper.
 2. **All envs** (``logged_envs="all"``, 256 envs, instanced): recording work as a fraction of the env step (CPU time
    of the same loop's ``env.step()``).
 3. **Not recording**: ``LogRerun`` with a trigger that never fires vs a do-nothing ``gym.Wrapper`` around the same
@@ -19,13 +23,15 @@ Every figure comes from this run, each beside its baseline:
    ``LogRerun``): µs per step above the do-nothing wrapper.
 4. **Rolling history** (``episode_filter``, K = 500, 64 candidate envs, nothing kept): its work per env step as a
    fraction of the env step, and the memory it holds.
-5. **Isaac Lab's A1 task** (when its asset is built): the recording cost per step beside the env step.
+5. **Isaac Lab's A1 task** (when its asset is built): the recording cost per step beside the env step, and the
+   training loop's wall clock with recording over without.
 6. **Signals on the A1 task**: 16 logged envs, every default signal (reward terms, terminations, commands, named
    actions, joints) vs poses alone, in the same run: recording CPU time per frame (open and close, the fixed cost per
    snippet, apart) and snippet bytes, as ratios.
 
 Timing is CPU time of the training thread (``time.thread_time``): other processes on a busy machine do not count;
-Rerun's own threads (encoding, writing) run beside it. Medians of repeats.
+Rerun's own threads (encoding, writing) run beside it, which the wall-clock figures (``wall``, ``1w``, ``5``) include.
+Medians of repeats. ``benchmarks/bench_release.py`` sets the fixed cost and the idle path beside a released version.
 """
 
 from __future__ import annotations
@@ -88,9 +94,16 @@ def actions(env: Any, gen: torch.Generator) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------------------------------------------------- runs
+WARM_UP_FRAMES = 2
+"""Frames of the recorder's first snippet, before the measured one (see :func:`snippet_through_logrerun`)."""
+
+
 def snippet_through_logrerun(env: Any, logged: Any, frames: int, folder: Path, **options: Any) -> dict[str, float]:
-    """One snippet of ``frames`` frames through ``LogRerun`` (opened at step 0, closed when full): recording CPU time
-    (everything ``LogRerun`` adds), fixed time (open + close), env-step CPU time, file size, poses recorded."""
+    """One snippet of ``frames`` frames through ``LogRerun``, as a training run's later snippets are: the recorder's
+    first snippet (``WARM_UP_FRAMES`` frames: its layout is built then, once per recorder) comes first and is timed
+    apart (``first_fixed``); then the measured one (started by the step trigger, closed when full). Returns its
+    recording CPU and wall time (everything ``LogRerun`` adds), fixed time (open + close), the loop's wall clock,
+    env-step CPU time, file size, poses recorded."""
     timer, fixed = Timer(), Timer()
     original = Recorder._before_reset
     Recorder._before_reset = timer.wrap(original)  # type: ignore[method-assign]  # the hook inside env.step()
@@ -99,7 +112,7 @@ def snippet_through_logrerun(env: Any, logged: Any, frames: int, folder: Path, *
             env,
             logged_envs=logged,
             save_dir=folder,
-            step_trigger=lambda s: s == 0,
+            step_trigger=lambda s: s == WARM_UP_FRAMES,
             recording_length=frames,
             scene_log_cfg=POSES_ONLY,
             **{**NO_SIGNALS, **options},
@@ -118,6 +131,13 @@ def snippet_through_logrerun(env: Any, logged: Any, frames: int, folder: Path, *
     env.step = _timed_into(env.step, inner.append)
     try:
         wrapped.reset()
+        rec.start("first")  # the recorder's first snippet: builds the layout (once per recorder)
+        for _ in range(WARM_UP_FRAMES):
+            wrapped.step(actions(env, gen))
+        rec.stop()
+        first_fixed = fixed.total
+        timer.total = timer.wall = fixed.total = fixed.wall = 0.0
+        inner.clear()
         w0 = WALL()
         for _ in range(frames):
             wrapped.step(actions(env, gen))
@@ -125,7 +145,7 @@ def snippet_through_logrerun(env: Any, logged: Any, frames: int, folder: Path, *
         loop = WALL() - w0
     finally:
         del env.step
-    files = sorted(folder.glob("*.rrd"))
+    files = sorted(f for f in folder.glob("*.rrd") if f.name != "first.rrd")
     assert len(files) == 1, files
     scene = IsaacLabScene(env.unwrapped.scene, logged, cfg=POSES_ONLY)
     return {
@@ -133,6 +153,7 @@ def snippet_through_logrerun(env: Any, logged: Any, frames: int, folder: Path, *
         "record_wall": timer.wall,
         "loop_wall": loop,  # the training loop as the user waits for it: env steps, recording, closing the file
         "fixed": fixed.total,
+        "first_fixed": first_fixed,
         "env": sum(inner),  # the env's own steps (the terminal-frame hook inside them counted on both sides)
         "bytes": files[0].stat().st_size,
         "poses": frames * scene.num_rows,
@@ -327,6 +348,7 @@ def main() -> None:
                 us_wall = statistics.median(r["record_wall"] / r["poses"] for r in runs) * 1e6
                 bpp = statistics.median(r["bytes"] / r["poses"] for r in runs)
                 fixed = statistics.median(r["fixed"] for r in runs)
+                first = statistics.median(r["first_fixed"] for r in runs)
                 fixed_by_envs.setdefault(n, fixed)
                 seed_frames = min(frames, 16 if n >= 256 else 80)
                 seed = [seed_style(env, logged, seed_frames, fresh() / "seed.rrd") for _ in range(repeats)]
@@ -343,7 +365,7 @@ def main() -> None:
                 rows.append(
                     (
                         f"1. {n} logged env(s) × {frames} frames ({layout}), per pose: CPU | wall | B; fixed ms",
-                        f"{us:.2f} | {us_wall:.2f} µs | {bpp:.1f} B | {fixed * 1e3:.1f} ms",
+                        f"{us:.2f} | {us_wall:.2f} µs | {bpp:.1f} B | {fixed * 1e3:.1f} ms (first {first * 1e3:.0f})",
                         f"{seed_us:.1f} | {seed_wall:.1f} µs | {seed_bpp:.0f} B (seed-style, {seed_frames} frames)",
                         target,
                     )
