@@ -119,8 +119,8 @@ def _blueprint_rows(path: Path) -> list[tuple[str, str]]:
     rows = []
     for chunk in reader.stream(store=store).to_chunks():
         batch = chunk.to_record_batch()
-        kept = [n for n in batch.schema.names if not n.startswith("rerun.controls") and n not in ("log_time", "log_tick")]
-        data = {n: batch.column(n).to_pylist() for n in kept}
+        names = [n for n in batch.schema.names if not n.startswith("rerun.controls")]
+        data = {n: batch.column(n).to_pylist() for n in names if n not in ("log_time", "log_tick")}
         rows.append((chunk.entity_path, repr(sorted(data.items()))))
     return sorted(rows)
 
