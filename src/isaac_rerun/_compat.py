@@ -290,10 +290,12 @@ def logged_chunks(
             )
         else:
             stream = rr.RecordingStream(application_id, make_default=False, make_thread_default=False)
-        memory = stream.memory_recording()
-        log(stream)
-        data = memory.drain_as_bytes()
-        stream.disconnect()
+        try:
+            memory = stream.memory_recording()
+            log(stream)
+            data = memory.drain_as_bytes()
+        finally:
+            stream.disconnect()
         with tempfile.TemporaryDirectory() as folder:
             path = os.path.join(folder, "logged.rrd")
             with open(path, "wb") as f:
