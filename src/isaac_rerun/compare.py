@@ -195,26 +195,6 @@ def _oldest_first(snippets: Sequence[Snippet]) -> list[Snippet]:
     return list(reversed(sort_snippets(snippets, "time")))
 
 
-def _finite(values: Sequence[float | None]) -> list[float]:
-    return [v for v in values if v is not None and math.isfinite(v)]
-
-
-def _best_return(s: Snippet) -> float:
-    finite = _finite(s.episode_returns)
-    return max(finite) if finite else -math.inf
-
-
-def _reasons(s: Snippet) -> list[str]:
-    """Why each of its whole episodes ended (``episode_reasons``, aligned with ``episode_envs``), where recorded."""
-    value = getattr(s, "episode_reasons", None) or []
-    return ["" if v is None else str(v) for v in value]
-
-
-def _ended_by(s: Snippet, reason: str) -> bool:
-    """One of its whole episodes ended by ``reason`` (a termination term; several are joined by ``+``)."""
-    return any(reason in r.split("+") for r in _reasons(s))
-
-
 def _choose(
     snippets: Sequence[Snippet], *, every: int | None, worst: int | None, best: int | None, why: str | None
 ) -> list[Snippet]:
@@ -231,14 +211,14 @@ def _choose(
         ranked = [s for s in snippets if math.isfinite(s.worst_return)]
         return sorted(ranked, key=lambda s: s.worst_return)[:worst]
     if best is not None:
-        ranked = [s for s in snippets if math.isfinite(_best_return(s))]
-        return sorted(ranked, key=lambda s: -_best_return(s))[:best]
+        ranked = [s for s in snippets if math.isfinite(s.best_return)]
+        return sorted(ranked, key=lambda s: -s.best_return)[:best]
     if why is not None:
         if not isinstance(why, str) or not why:
             raise CompareError(f"`why` must be a non-empty str (an episode's end reason or a trigger), got {why!r}")
         reason = why.strip()
         return [
-            s for s in snippets if _ended_by(s, reason) or reason in (s.trigger, s.why, s.why.partition(":")[2].strip())
+            s for s in snippets if s.ended_by(reason) or reason in (s.trigger, s.why, s.why.partition(":")[2].strip())
         ]
     return list(snippets)
 
@@ -252,7 +232,7 @@ def _number(value: float) -> str:
 def _ident(s: Snippet) -> str:
     """What started it, from its properties: the iteration, else its trigger and ident; the name's trigger and id
     only for files written by isaac-rerun 0.2.0, whose properties have no ``ident``."""
-    iteration = getattr(s, "iteration", None)
+    iteration = s.iteration
     if iteration is not None and iteration >= 0:  # -1: recorded outside training iterations
         return f"iteration {iteration}"
     if s.ident is not None or (s.trigger is not None and s.trigger.startswith(("kept", "nan"))):
@@ -274,7 +254,7 @@ def label(s: Snippet, envs: Sequence[int] | None = None) -> str:
     parts = [_ident(s)]
     if shown:
         parts.append(("env " if len(shown) == 1 else "envs ") + ",".join(str(e) for e in shown))
-    reasons = _reasons(s)
+    reasons = s.reasons
     for i, env in enumerate(s.episode_envs):
         if shown and env not in shown:
             continue
@@ -491,8 +471,8 @@ def _description(column: Column) -> dict[str, Any]:
         "episode_envs": list(s.episode_envs),
         "episode_returns": [math.nan if r is None else float(r) for r in s.episode_returns],
         "episode_lengths": list(s.episode_lengths),
-        "iteration": getattr(s, "iteration", None) if (getattr(s, "iteration", None) or 0) >= 0 else None,
-        "episode_reasons": _reasons(s),
+        "iteration": s.iteration if (s.iteration or 0) >= 0 else None,
+        "episode_reasons": s.reasons,
     }
     return {k: v for k, v in values.items() if v is not None and not (k == "episode_reasons" and not v)}
 

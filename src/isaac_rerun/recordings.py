@@ -71,8 +71,23 @@ class RecordedSnippet:
     @property
     def worst_return(self) -> float:
         """The lowest finite episode return it holds (``inf`` without one: sorted last by ``--sort return``)."""
-        finite = [r for r in self.episode_returns if r is not None and math.isfinite(r)]
+        finite = self._finite_returns()
         return min(finite) if finite else math.inf
+
+    @property
+    def best_return(self) -> float:
+        """The highest finite episode return it holds (``-inf`` without one)."""
+        finite = self._finite_returns()
+        return max(finite) if finite else -math.inf
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why each of its whole episodes ended (aligned with ``episode_envs``; ``""`` where unknown, none at all
+        where the recording does not say)."""
+        return ["" if r is None else str(r) for r in self.episode_reasons or ()]
+
+    def _finite_returns(self) -> list[float]:
+        return [r for r in self.episode_returns if r is not None and math.isfinite(r)]
 
     @property
     def why(self) -> str:
@@ -92,7 +107,7 @@ class RecordedSnippet:
 
     def ended_by(self, term: str) -> bool:
         """True when one of its whole episodes ended by the termination term ``term`` (alone or with others)."""
-        return any(term in (reason or "").split("+") for reason in self.episode_reasons or ())
+        return any(term in reason.split("+") for reason in self.reasons)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
