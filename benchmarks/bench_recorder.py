@@ -9,12 +9,12 @@ Every figure comes from this run, each beside its baseline:
 1. **Snippets through ``LogRerun``** (open, frames, close), 1 / 16 / 256 logged envs × 80 / 1000-frame snippets, body
    poses only (no reward or action plots, as the baseline), each a recorder's third snippet (as most snippets of a
    training run are; the fixed costs of the first two, which build the layout and keep it and the static visuals as
-   Rerun chunks once per recorder, are timed apart: ``1st``, ``2nd``): CPU time per pose (all of ``LogRerun``'s recording
-   work — the trigger and frame calls, the terminal-frame hook inside ``env.step()``, opening the file and logging
-   the visuals, every flush, closing the file — divided by frames × logged envs × bodies) and the same in wall-clock
-   time, bytes per pose of the **whole file** (visuals and blueprint included), and the fixed cost per snippet (open
-   + close). The baseline is the seed-style loop this project grew from: ``.cpu()`` of every pose tensor, then one
-   ``rr.log(Transform3D)`` per body per env per step, into its own file. ``1w``: what the user waits for, the
+   Rerun chunks once per recorder, are timed apart: ``1st``, ``2nd``): CPU time per pose (all of ``LogRerun``'s
+   recording work — the trigger and frame calls, the terminal-frame hook inside ``env.step()``, opening the file and
+   logging the visuals, every flush, closing the file — divided by frames × logged envs × bodies) and the same in
+   wall-clock time, bytes per pose of the **whole file** (visuals and blueprint included), and the fixed cost per
+   snippet (open + close). The baseline is the seed-style loop this project grew from: ``.cpu()`` of every pose tensor,
+   then one ``rr.log(Transform3D)`` per body per env per step, into its own file. ``1w``: what the user waits for, the
    training loop's wall clock per step (env step, recording, Rerun's threads beside them on the same cores) with
    recording, over the same loop through a do-nothing wrapper.
 2. **All envs** (``logged_envs="all"``, 256 envs, instanced): recording work as a fraction of the env step (CPU time
