@@ -12,6 +12,9 @@ kills a job at its time limit).
   frames at the signal are exactly those in ``READY``.
 * ``--handler python``: the training script installed its own ``SIGTERM`` handler first (it writes
   ``OUT/../handled`` and exits with code 7): the recorder must chain to it.
+* ``--fail-inside {snippet,metrics}`` (``rsl_rl``): once ready, the step raises instead (as a rank's step does when a
+  peer rank dies), and the ``SIGTERM`` arrives while the run's end is finishing that file: the child sends it to
+  itself inside the file's flush (what torchrun's ``SIGTERM`` hits when the failing rank is already closing).
 """
 
 from __future__ import annotations
@@ -38,9 +41,9 @@ class Ready(gym.Wrapper):
     frames (not a multiple of ``flush_every``: some are still buffered) and, when ``metrics``, the run's metrics file
     exists, write the ready file (what is recorded so far) and wait here for the signal."""
 
-    def __init__(self, env: gym.Env, path: Path, out: Path, metrics: bool):
+    def __init__(self, env: gym.Env, path: Path, out: Path, metrics: bool, fail_inside: str | None = None):
         super().__init__(env)
-        self.path, self.out, self.metrics = path, out, metrics
+        self.path, self.out, self.metrics, self.fail_inside = path, out, metrics, fail_inside
         self.recording: Any = None
 
     def step(self, action: Any) -> Any:
@@ -59,9 +62,45 @@ class Ready(gym.Wrapper):
             tmp = self.path.with_suffix(".tmp")
             tmp.write_text(json.dumps(status))
             tmp.rename(self.path)
+            if self.fail_inside is not None:
+                signal_inside(self.fail_inside)
+                raise RuntimeError("a peer rank died")
             while True:  # the signal's handler runs here (time.sleep is interrupted by it)
                 time.sleep(0.05)
         return result
+
+
+def signal_inside(kind: str) -> None:
+    """From now on, the first flush of a snippet file (``snippet``) or of the metrics file (``metrics``) being
+    finished sends ``SIGTERM`` to this process first: its handler runs inside that file's finishing."""
+    import os
+
+    from isaac_rerun import _compat
+    from isaac_rerun.outputs import FolderOutput
+
+    finishing: list[str] = []
+    flush = _compat.flush
+
+    def flush_then(stream: Any) -> None:
+        if finishing == [kind]:
+            finishing.append("signalled")
+            os.kill(os.getpid(), signal.SIGTERM)
+        flush(stream)
+
+    def finishing_file(method: Any, what: str) -> Any:
+        def call(self: Any, arg: Any) -> None:
+            finishing.append(what)
+            try:
+                method(self, arg)
+            finally:
+                if what in finishing:
+                    finishing.remove(what)
+
+        return call
+
+    _compat.flush = flush_then  # type: ignore[assignment]
+    FolderOutput.finish = finishing_file(FolderOutput.finish, "snippet")  # type: ignore[method-assign]
+    FolderOutput.finish_metrics = finishing_file(FolderOutput.finish_metrics, "metrics")  # type: ignore[method-assign]
 
 
 def main() -> None:
@@ -70,6 +109,7 @@ def main() -> None:
     p.add_argument("out", type=Path)
     p.add_argument("ready", type=Path)
     p.add_argument("--handler", choices=["default", "python"], default="default")
+    p.add_argument("--fail-inside", choices=["snippet", "metrics"], default=None)
     args = p.parse_args()
     if args.handler == "python":
 
@@ -81,7 +121,13 @@ def main() -> None:
     options = dict(save_dir=args.out, step_trigger=lambda s: s % 40 == 8, recording_length=20, flush_every=4)
     from isaac_rerun.testbed import make_env
 
-    env = Ready(make_env(num_envs=4, episode_length_s=1.0), args.ready, args.out, metrics=args.framework != "gymnasium")
+    env = Ready(
+        make_env(num_envs=4, episode_length_s=1.0),
+        args.ready,
+        args.out,
+        metrics=args.framework != "gymnasium",
+        fail_inside=args.fail_inside,
+    )
     if args.framework == "gymnasium":
         from isaac_rerun import LogRerun
 

@@ -23,17 +23,24 @@ RERUN = Path(sys.executable).with_name("rerun")
 pytestmark = pytest.mark.skipif(not RERUN.exists(), reason="needs the rerun CLI next to the Python executable")
 
 
-def run_child(tmp_path: Path, framework: str, handler: str = "default", timeout: float = 600) -> tuple[int, Path, Path]:
+def run_child(
+    tmp_path: Path, framework: str, handler: str = "default", timeout: float = 600, fail_inside: str | None = None
+) -> tuple[int, Path, Path]:
+    """Start the child, wait until it is ready, send ``SIGTERM`` (unless ``fail_inside``: the child sends it to itself
+    while finishing that file) and wait for it to end."""
     out, ready = tmp_path / "rerun", tmp_path / "ready"
     log = (tmp_path / "child.log").open("w")
     cmd = [sys.executable, str(CHILD), framework, str(out), str(ready), "--handler", handler]
+    if fail_inside is not None:
+        cmd += ["--fail-inside", fail_inside]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
         deadline = time.monotonic() + timeout
         while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert ready.exists(), f"the child never got ready:\n{(tmp_path / 'child.log').read_text()[-5000:]}"
-        proc.send_signal(signal.SIGTERM)
+        if fail_inside is None:
+            proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=120)
     finally:
         if proc.poll() is None:
@@ -113,4 +120,20 @@ def test_sigterm_mid_training_under_each_framework(tmp_path, framework):
         pytest.skip(f"{module} is not installed")
     rc, out, ready = run_child(tmp_path, framework)
     assert rc == -signal.SIGTERM, (tmp_path / "child.log").read_text()[-3000:]
+    check_files(out, ready, metrics=True)
+
+
+@pytest.mark.isaaclab
+@pytest.mark.parametrize("inside", ["snippet", "metrics"])
+def test_sigterm_while_a_failed_run_finishes_its_files(tmp_path, inside):
+    """A rank whose peer died: its step raises and the run's end finishes the open snippet and the metrics file, and
+    torchrun's ``SIGTERM`` lands in the middle of that (inside the ``inside`` file's flush). The handler lets the
+    finishing end, then the process dies of the signal, every file complete."""
+    pytest.importorskip("isaaclab")
+    if importlib.util.find_spec("rsl_rl") is None:
+        pytest.skip("rsl_rl is not installed")
+    rc, out, ready = run_child(tmp_path, "rsl_rl", fail_inside=inside)
+    log = (tmp_path / "child.log").read_text()
+    assert rc == -signal.SIGTERM, log[-3000:]
+    assert "a peer rank died" not in log  # the signal ended the process before the exception's traceback
     check_files(out, ready, metrics=True)

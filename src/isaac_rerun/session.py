@@ -13,7 +13,9 @@ each ``learn()`` / ``train()`` / ``eval()`` call.
   the user passed in (their recording stream) beyond flushing it.
 * A ``SIGTERM`` (what cluster schedulers send before they kill a job at its time limit) finishes every open session
   like Ctrl-C does, then lets the signal do what it did before: the previous handler runs (a Python handler is
-  called; the default one terminates the process with the same signal; an ignored signal stays ignored).
+  called; the default one terminates the process with the same signal; an ignored signal stays ignored). One that
+  arrives while a session is already finishing its files (a run that raised, e.g. a rank whose peer died) waits for
+  that finishing, then is handled.
 """
 
 from __future__ import annotations
@@ -129,8 +131,9 @@ class RecordingSession:
         if self.label is None:
             return
         self.label = None
-        if self.recorder is not None:
-            self.recorder.end_run()
+        with _SIGTERM.finishing_files():
+            if self.recorder is not None:
+                self.recorder.end_run()
         if self._output_count() == self._written:
             self._runs[self._kind] -= 1
 
@@ -156,9 +159,10 @@ class RecordingSession:
             return
         self.closed = True
         self.label = None
-        _SIGTERM.discard(self)
-        if self.recorder is not None:
-            self.recorder.close()
+        with _SIGTERM.finishing_files():
+            _SIGTERM.discard(self)
+            if self.recorder is not None:
+                self.recorder.close()
 
     def flush(self) -> None:
         """Send what is buffered to the files (on a ``SIGTERM`` that a handler of the program survives: the run goes
@@ -220,6 +224,28 @@ class _SigtermHandler:
         self.previous: Any = None
         self.installed = False
         self.lock = threading.Lock()
+        self.finishing = 0
+        """How many sessions are finishing their files on the main thread (a signal waits for them)."""
+        self.pending: int | None = None
+        """A signal that arrived while they were."""
+
+    @contextlib.contextmanager
+    def finishing_files(self) -> Iterator[None]:
+        """A session finishes its files (a run's end, ``close``): a ``SIGTERM`` that arrives meanwhile is handled when
+        they are finished. Handled at once, it would cut the finishing short where it was (a file taken off its
+        holder but not yet closed gets no footer): what a rank whose step raised because a peer died meets when
+        torchrun's ``SIGTERM`` follows."""
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signal handlers run on the main thread only: nothing to hold back
+            return
+        self.finishing += 1
+        try:
+            yield
+        finally:
+            self.finishing -= 1
+            if not self.finishing and self.pending is not None:
+                signum, self.pending = self.pending, None
+                self.handle(signum, None)
 
     def add(self, session: RecordingSession) -> None:
         with self.lock:
@@ -243,6 +269,9 @@ class _SigtermHandler:
                     signal.signal(signal.SIGTERM, self.previous if self.previous is not None else signal.SIG_DFL)
 
     def handle(self, signum: int, frame: Any) -> None:
+        if self.finishing:
+            self.pending = signum
+            return
         previous = self.previous
         dies = previous in (signal.SIG_DFL, None)
         for session in list(self.sessions):
