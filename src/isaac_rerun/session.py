@@ -160,9 +160,9 @@ class RecordingSession:
         self.closed = True
         self.label = None
         with _SIGTERM.finishing_files():
-            _SIGTERM.discard(self)
             if self.recorder is not None:
                 self.recorder.close()
+            _SIGTERM.discard(self)  # after: the last session's discard puts the previous handler back
 
     def flush(self) -> None:
         """Send what is buffered to the files (on a ``SIGTERM`` that a handler of the program survives: the run goes
