@@ -190,6 +190,25 @@ def test_static_data_sent_again_is_the_same_data(tmp_path):
         assert _static_rows(path) == expected, path.name
 
 
+def as_any_values(values: dict[str, object]) -> dict[str, object]:
+    """``values`` typed for ``rr.AnyValues`` as isaac-rerun 0.2.0 sent its properties: lists as typed numpy arrays
+    (``float64`` if one is a float) or text, a bool as ``[bool]``, an array of text as a ``string`` Arrow array."""
+    import pyarrow as pa
+
+    fields: dict[str, object] = {}
+    for key, value in values.items():
+        if isinstance(value, (list, tuple)):
+            is_float = any(isinstance(v, float) for v in value)
+            is_str = any(isinstance(v, str) for v in value)
+            value = [str(v) for v in value] if is_str else np.asarray(value, dtype=np.float64 if is_float else np.int64)
+        elif isinstance(value, bool):
+            value = [value]
+        elif isinstance(value, np.ndarray) and value.dtype.kind == "U":
+            value = pa.array(value.tolist(), type=pa.string())
+        fields[key] = value
+    return fields
+
+
 def test_properties_are_what_rerun_any_values_makes(tmp_path, strict):
     """``send_properties`` builds each property's component directly; every kind of value a snippet's properties hold
     gives the descriptor and Arrow array ``rr.AnyValues`` gives for it (keys fresh to this process: ``AnyValues``
@@ -218,18 +237,21 @@ def test_properties_are_what_rerun_any_values_makes(tmp_path, strict):
     }
     values = {f"{k}_{tag}": v for k, v in values.items()}
     ours = _compat.property_batches(values)
-    assert ours is not None
     by_key = {str(b.component_descriptor()).rsplit(":", 1)[-1]: b for b in ours}
     assert sorted(by_key) == sorted(k for k in values if not k.startswith("none_"))  # None is left out
     empty = by_key.pop(f"empty_{tag}").as_arrow_array()  # kept by AnyValues on rerun-sdk 0.23, dropped on 0.41
     assert empty.type == pa.int64() and len(empty) == 0
     typed = {k: v for k, v in values.items() if not k.startswith("empty_")}
-    theirs = rr.AnyValues(**_compat._any_values_fields(typed)).as_component_batches()
+    theirs = rr.AnyValues(**as_any_values(typed)).as_component_batches()
     assert [b.component_descriptor() for b in by_key.values()] == [b.component_descriptor() for b in theirs]
     for a, b in zip(by_key.values(), theirs, strict=True):
         assert a.as_arrow_array().equals(b.as_arrow_array()), (a.component_descriptor(), a.as_arrow_array())
     assert by_key[f"no_reasons_{tag}"].as_arrow_array().type == pa.string()
-    assert _compat.property_batches({"two_d": np.zeros((2, 2))}) is None  # a kind not built here: AnyValues' own
+    odd = {f"arrow_{tag}": pa.array([1, 2], type=pa.int32())}  # a kind not built here: AnyValues' own batch
+    (made,) = _compat.property_batches(odd)
+    (expected,) = rr.AnyValues(**odd).as_component_batches()
+    assert made.component_descriptor() == expected.component_descriptor()
+    assert made.as_arrow_array().equals(expected.as_arrow_array())
 
     stream = save(tmp_path / "props.rrd")
     _compat.send_properties(stream, "snip", values)

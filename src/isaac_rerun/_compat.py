@@ -373,21 +373,21 @@ def send_properties(stream: rr.RecordingStream, name: str, values: dict[str, Any
     ``float64``; a list of numbers ``int64``, or ``float64`` if one is a float (an empty list: an empty ``int64``
     array, in every rerun-sdk: ``AnyValues`` keeps it on 0.23 and drops it on 0.41); a list with text, text; an array
     of text (``dtype.kind == "U"``) a ``string`` array, even empty. ``None`` is left out, as ``AnyValues`` leaves it
-    out. Other values go through ``AnyValues``.
+    out. A value of another kind goes through ``AnyValues`` alone.
     """
-    batches = property_batches(values)
-    stream.send_property(name, batches if batches is not None else rr.AnyValues(**_any_values_fields(values)))
+    stream.send_property(name, property_batches(values))
 
 
-def property_batches(values: dict[str, Any]) -> list[Any] | None:
-    """The component batches :func:`send_properties` sends for ``values``; None if one is of a kind not built here."""
+def property_batches(values: dict[str, Any]) -> list[Any]:
+    """The component batches :func:`send_properties` sends for ``values``."""
     batches: list[Any] = []
     for key, value in values.items():
         array = _property_array(value)
         if array is None:
             continue
         if array is _UNKNOWN:
-            return None
+            batches.extend(rr.AnyValues(**{key: value}).as_component_batches())
+            continue
         descriptor = _PROPERTY_DESCRIPTORS.get(key)
         if descriptor is None:
             descriptor = _PROPERTY_DESCRIPTORS[key] = rr.ComponentDescriptor(key)
@@ -423,19 +423,3 @@ def _property_array(value: Any) -> Any:
         if value.dtype.kind in "iuf" and len(value):
             return pa.array(value)
     return _UNKNOWN
-
-
-def _any_values_fields(values: dict[str, Any]) -> dict[str, Any]:
-    """``values`` for ``rr.AnyValues``, typed as :func:`send_properties` types them."""
-    fields: dict[str, Any] = {}
-    for key, value in values.items():
-        if isinstance(value, (list, tuple)):
-            is_float = any(isinstance(v, float) for v in value)
-            is_str = any(isinstance(v, str) for v in value)
-            value = [str(v) for v in value] if is_str else np.asarray(value, dtype=np.float64 if is_float else np.int64)
-        elif isinstance(value, bool):
-            value = [value]
-        elif isinstance(value, np.ndarray) and value.dtype.kind == "U":  # a list of text, perhaps empty
-            value = pa.array(value.tolist(), type=pa.string())
-        fields[key] = value
-    return fields
